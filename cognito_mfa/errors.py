@@ -1,0 +1,465 @@
+"""The exception hierarchy, and the Cognito error code -> class registry.
+
+Every leaf that stands for a Cognito error is named after its wire code without the
+``Exception`` suffix (``CodeMismatchException`` -> :class:`CodeMismatch`), so the AWS API
+reference maps onto these classes mechanically. Codes come from botocore's ``cognito-idp``
+service model (the ``errors`` lists of the operations this library calls)::
+
+    CognitoError
+    ├── UsageError                     you misused the API; raised before any network call
+    │   ├── InvalidInput               a bad argument (also a ValueError)
+    │   ├── FlowStateError             answered twice, after the end, a type not offered, ...
+    │   └── PoolClosed                 the UserPool is closed (or was never opened)
+    ├── ProtocolError                  the server answered something we cannot use
+    │   └── UnsupportedChallenge       a challenge this library does not answer (named)
+    ├── TransportError                 the request may not have reached Cognito
+    │   ├── ConnectionFailed           refused, reset, DNS
+    │   └── RequestTimeout             connect or read timed out
+    └── ServiceError                   Cognito answered with an error (code, message, ...)
+        ├── CodeRejected               ask the user for a (new) code
+        │   ├── CodeMismatch, ExpiredCode, EnableSoftwareTokenMFA
+        ├── Throttled                  slow down and retry later
+        │   ├── TooManyRequests, LimitExceeded, TooManyFailedAttempts
+        ├── AuthenticationFailed       the user cannot go on as things are
+        │   ├── NotAuthorized
+        │   │   ├── InvalidSession     a challenge session that is unknown, used or expired
+        │   │   │   ├── SessionExpired, SessionAlreadyUsed
+        │   │   ├── TokenRevoked       the access/refresh token is revoked or expired: sign in again
+        │   │   └── PasswordAttemptsExceeded
+        │   ├── UserNotFound, UserNotConfirmed, PasswordResetRequired
+        ├── MfaNotSetUp                the factor asked for is not set up
+        │   ├── SoftwareTokenMFANotFound, MFAMethodNotFound
+        ├── RequestRejected            the request's values were refused
+        │   ├── InvalidParameter, InvalidPassword, PasswordHistoryPolicyViolation,
+        │   │   AliasExists, UsernameExists, CodeDeliveryFailure, ConcurrentModification, ...
+        ├── ConfigurationError         fix the pool, client, IAM or Lambda configuration
+        │   ├── ResourceNotFound, InvalidUserPoolConfiguration, Forbidden, Unauthorized,
+        │   │   UnsupportedOperation, InvalidSmsRole*, InvalidEmailRole*, *Lambda*, ...
+        ├── InternalError              Cognito's own fault (HTTP 5xx)
+        └── UnknownServiceError        a code this library does not know; ``code`` keeps it
+
+Messages never carry a secret: the service's message is kept as Cognito sent it (Cognito does
+not echo codes or passwords), and our own messages name fields, never their values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+__all__ = [
+    "AliasExists",
+    "AuthenticationFailed",
+    "CodeDeliveryFailure",
+    "CodeMismatch",
+    "CodeRejected",
+    "CognitoError",
+    "ConcurrentModification",
+    "ConfigurationError",
+    "ConnectionFailed",
+    "EnableSoftwareTokenMFA",
+    "ExpiredCode",
+    "FeatureUnavailableInTier",
+    "FlowStateError",
+    "Forbidden",
+    "InternalError",
+    "InvalidEmailRoleAccessPolicy",
+    "InvalidInput",
+    "InvalidLambdaResponse",
+    "InvalidOAuthFlow",
+    "InvalidParameter",
+    "InvalidPassword",
+    "InvalidSession",
+    "InvalidSmsRoleAccessPolicy",
+    "InvalidSmsRoleTrustRelationship",
+    "InvalidUserPoolConfiguration",
+    "LimitExceeded",
+    "MFAMethodNotFound",
+    "MfaNotSetUp",
+    "NotAuthorized",
+    "PasswordAttemptsExceeded",
+    "PasswordHistoryPolicyViolation",
+    "PasswordResetRequired",
+    "PoolClosed",
+    "PreconditionNotMet",
+    "ProtocolError",
+    "RequestRejected",
+    "RequestTimeout",
+    "ResourceNotFound",
+    "ScopeDoesNotExist",
+    "ServiceError",
+    "SessionAlreadyUsed",
+    "SessionExpired",
+    "SoftwareTokenMFANotFound",
+    "Throttled",
+    "TierChangeNotAllowed",
+    "TokenRevoked",
+    "TooManyFailedAttempts",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "UnexpectedLambda",
+    "UnknownServiceError",
+    "UnsupportedChallenge",
+    "UnsupportedOperation",
+    "UnsupportedTokenType",
+    "UnsupportedUserState",
+    "UsageError",
+    "UserImportInProgress",
+    "UserLambdaValidation",
+    "UserNotConfirmed",
+    "UserNotFound",
+    "UserPoolTagging",
+    "UsernameExists",
+    "error_for_code",
+]
+
+
+class CognitoError(Exception):
+    """Base of every error this library raises."""
+
+
+# --- our side ----------------------------------------------------------------------------
+
+
+class UsageError(CognitoError):
+    """The library was used wrongly. Raised before anything is sent."""
+
+
+class InvalidInput(UsageError, ValueError):
+    """An argument is invalid (empty username, a code that is not 6 digits, ...)."""
+
+
+class FlowStateError(UsageError):
+    """The sign-in flow cannot take that step now (answered twice, already finished, ...)."""
+
+
+class PoolClosed(UsageError):
+    """The UserPool is not open: use it as ``async with UserPool(...) as pool``."""
+
+
+class ProtocolError(CognitoError):
+    """Cognito's answer could not be used: a missing field, an invalid SRP value, ..."""
+
+
+class UnsupportedChallenge(ProtocolError):
+    """Cognito asked for a challenge this library does not answer."""
+
+    def __init__(self, challenge_name: str) -> None:
+        super().__init__(f"unsupported challenge {challenge_name!r}")
+        self.challenge_name = challenge_name
+
+
+class TransportError(CognitoError):
+    """The request failed below HTTP; Cognito may or may not have received it."""
+
+    def __init__(self, message: str, *, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class ConnectionFailed(TransportError):
+    """The connection was refused, reset or could not be opened."""
+
+
+class RequestTimeout(TransportError):
+    """Connecting or reading the answer timed out."""
+
+
+# --- Cognito's side -----------------------------------------------------------------------
+
+
+class ServiceError(CognitoError):
+    """Cognito answered with an error. ``code`` is Cognito's own name for it."""
+
+    code: ClassVar[str | None] = None
+    retryable: ClassVar[bool] = False
+    _by_code: ClassVar[dict[str, type[ServiceError]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("code"):
+            ServiceError._by_code[cls.__dict__["code"]] = cls
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        operation: str | None = None,
+        request_id: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.message = message
+        self.error_code: str = code or type(self).code or "Unknown"
+        self.operation = operation
+        self.request_id = request_id
+        self.status = status
+        where = f" ({operation})" if operation else ""
+        super().__init__(f"{self.error_code}{where}: {message}" if message else self.error_code)
+
+    @classmethod
+    def codes(cls) -> dict[str, type[ServiceError]]:
+        """Every registered Cognito error code and its class."""
+        return dict(ServiceError._by_code)
+
+
+class CodeRejected(ServiceError):
+    """The code the user gave was refused: ask for a (new) code."""
+
+
+class Throttled(ServiceError):
+    """Too many requests or attempts: slow down, then retry."""
+
+    retryable = True
+
+
+class AuthenticationFailed(ServiceError):
+    """The user cannot go on as things are (wrong password, unknown user, ...)."""
+
+
+class MfaNotSetUp(ServiceError):
+    """The MFA factor that was asked for is not set up for the user or the pool."""
+
+
+class RequestRejected(ServiceError):
+    """A value in the request was refused."""
+
+
+class ConfigurationError(ServiceError):
+    """The pool, the app client, IAM or a Lambda trigger needs fixing."""
+
+
+class CodeMismatch(CodeRejected):
+    """The MFA or TOTP code was wrong; the same challenge may be answered again."""
+
+    code = "CodeMismatchException"
+
+
+class ExpiredCode(CodeRejected):
+    """The code has expired: ask for a new one."""
+
+    code = "ExpiredCodeException"
+
+
+class EnableSoftwareTokenMFA(CodeRejected):
+    """Verifying the TOTP setup failed (wrong code, or Cognito answered Status ERROR)."""
+
+    code = "EnableSoftwareTokenMFAException"
+
+
+class TooManyRequests(Throttled):
+    code = "TooManyRequestsException"
+
+
+class LimitExceeded(Throttled):
+    code = "LimitExceededException"
+
+
+class TooManyFailedAttempts(Throttled):
+    code = "TooManyFailedAttemptsException"
+
+
+class NotAuthorized(AuthenticationFailed):
+    """Cognito refused: wrong password, bad session or token, disabled user, ..."""
+
+    code = "NotAuthorizedException"
+
+
+class InvalidSession(NotAuthorized):
+    """The challenge session is unknown, already used or expired: start the sign-in again."""
+
+
+class SessionExpired(InvalidSession):
+    """The challenge session outlived the app client's AuthSessionValidity."""
+
+
+class SessionAlreadyUsed(InvalidSession):
+    """The challenge session was already answered successfully; sessions are single-use."""
+
+
+class TokenRevoked(NotAuthorized):
+    """The access or refresh token is expired or revoked: the user must sign in again."""
+
+
+class PasswordAttemptsExceeded(NotAuthorized):
+    """Too many failed attempts: Cognito locks the user out for a while."""
+
+
+class UserNotFound(AuthenticationFailed):
+    code = "UserNotFoundException"
+
+
+class UserNotConfirmed(AuthenticationFailed):
+    code = "UserNotConfirmedException"
+
+
+class PasswordResetRequired(AuthenticationFailed):
+    code = "PasswordResetRequiredException"
+
+
+class SoftwareTokenMFANotFound(MfaNotSetUp):
+    """TOTP is not set up for the user, or not enabled for the pool."""
+
+    code = "SoftwareTokenMFANotFoundException"
+
+
+class MFAMethodNotFound(MfaNotSetUp):
+    code = "MFAMethodNotFoundException"
+
+
+class InvalidParameter(RequestRejected):
+    code = "InvalidParameterException"
+
+
+class InvalidPassword(RequestRejected):
+    code = "InvalidPasswordException"
+
+
+class PasswordHistoryPolicyViolation(RequestRejected):
+    code = "PasswordHistoryPolicyViolationException"
+
+
+class AliasExists(RequestRejected):
+    code = "AliasExistsException"
+
+
+class UsernameExists(RequestRejected):
+    code = "UsernameExistsException"
+
+
+class CodeDeliveryFailure(RequestRejected):
+    code = "CodeDeliveryFailureException"
+
+
+class ConcurrentModification(RequestRejected):
+    retryable = True
+    code = "ConcurrentModificationException"
+
+
+class PreconditionNotMet(RequestRejected):
+    code = "PreconditionNotMetException"
+
+
+class UnsupportedUserState(RequestRejected):
+    code = "UnsupportedUserStateException"
+
+
+class UnsupportedTokenType(RequestRejected):
+    code = "UnsupportedTokenTypeException"
+
+
+class ScopeDoesNotExist(RequestRejected):
+    code = "ScopeDoesNotExistException"
+
+
+class InvalidOAuthFlow(RequestRejected):
+    code = "InvalidOAuthFlowException"
+
+
+class UserImportInProgress(RequestRejected):
+    code = "UserImportInProgressException"
+
+
+class UserPoolTagging(RequestRejected):
+    code = "UserPoolTaggingException"
+
+
+class TierChangeNotAllowed(RequestRejected):
+    code = "TierChangeNotAllowedException"
+
+
+class ResourceNotFound(ConfigurationError):
+    code = "ResourceNotFoundException"
+
+
+class InvalidUserPoolConfiguration(ConfigurationError):
+    code = "InvalidUserPoolConfigurationException"
+
+
+class Forbidden(ConfigurationError):
+    code = "ForbiddenException"
+
+
+class Unauthorized(ConfigurationError):
+    code = "UnauthorizedException"
+
+
+class UnsupportedOperation(ConfigurationError):
+    code = "UnsupportedOperationException"
+
+
+class FeatureUnavailableInTier(ConfigurationError):
+    code = "FeatureUnavailableInTierException"
+
+
+class InvalidSmsRoleAccessPolicy(ConfigurationError):
+    code = "InvalidSmsRoleAccessPolicyException"
+
+
+class InvalidSmsRoleTrustRelationship(ConfigurationError):
+    code = "InvalidSmsRoleTrustRelationshipException"
+
+
+class InvalidEmailRoleAccessPolicy(ConfigurationError):
+    code = "InvalidEmailRoleAccessPolicyException"
+
+
+class UnexpectedLambda(ConfigurationError):
+    code = "UnexpectedLambdaException"
+
+
+class UserLambdaValidation(ConfigurationError):
+    code = "UserLambdaValidationException"
+
+
+class InvalidLambdaResponse(ConfigurationError):
+    code = "InvalidLambdaResponseException"
+
+
+class InternalError(ServiceError):
+    """Cognito failed on its side; safe to retry only where the request is idempotent."""
+
+    retryable = True
+    code = "InternalErrorException"
+
+
+class UnknownServiceError(ServiceError):
+    """An error code this library does not know; ``error_code`` keeps Cognito's code."""
+
+
+# Cognito's wording for the NotAuthorized cases that need a distinct class (wire reference §7).
+_NOT_AUTHORIZED_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[NotAuthorized]], ...] = (
+    (re.compile(r"session is expired", re.I), SessionExpired),
+    (re.compile(r"session can only be used once", re.I), SessionAlreadyUsed),
+    (re.compile(r"^Invalid session", re.I), InvalidSession),
+    (re.compile(r"(Refresh|Access) Token has (expired|been revoked)", re.I), TokenRevoked),
+    (re.compile(r"Invalid Refresh Token", re.I), TokenRevoked),
+    (re.compile(r"Password attempts exceeded", re.I), PasswordAttemptsExceeded),
+)
+
+
+def _normalise_code(raw: str) -> str:
+    # botocore's rule: drop anything after ':' and keep what follows the last '#'
+    return raw.split(":", 1)[0].rsplit("#", 1)[-1]
+
+
+def error_for_code(
+    code: str,
+    message: str = "",
+    *,
+    operation: str | None = None,
+    request_id: str | None = None,
+    status: int | None = None,
+) -> ServiceError:
+    """Build the typed error for a Cognito error code (unknown codes keep their raw code)."""
+    code = _normalise_code(code)
+    cls: type[ServiceError] = ServiceError._by_code.get(code, UnknownServiceError)
+    if cls is NotAuthorized:
+        for pattern, special in _NOT_AUTHORIZED_BY_MESSAGE:
+            if pattern.search(message):
+                cls = special
+                break
+    if cls is UnknownServiceError and status is not None and status >= 500:
+        cls = InternalError  # an unknown fault is still a server fault, retryable as such
+    return cls(message, code=code, operation=operation, request_id=request_id, status=status)

@@ -1,0 +1,230 @@
+"""The network seam: one aioboto3 ``cognito-idp`` client and the one place errors are translated.
+
+Everything the library sends to Cognito goes through :meth:`Transport.call`. botocore's own
+retries are switched off (``max_attempts=1``) because botocore would replay a challenge answer
+that Cognito may already have consumed; :class:`RetryPolicy` decides instead:
+
+* a throttled request (``TooManyRequestsException`` and other :class:`~cognito_mfa.errors.Throttled`
+  codes) was refused before it was processed, so it is retried for every operation;
+* a server fault (``InternalErrorException``, HTTP 5xx) or a transport failure is retried only
+  for operations that are safe to repeat (reads, idempotent settings, starting a sign-in);
+  a challenge answer, a TOTP verification or an association is surfaced typed instead,
+  because repeating it could consume a code twice or use a spent session.
+
+Backoff is exponential with full jitter, and deadlines belong to the caller (cancel scopes).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aioboto3
+import anyio
+import botocore.exceptions as botocore_errors
+from aiobotocore.config import AioConfig
+from botocore import xform_name
+
+from .errors import (
+    ConnectionFailed,
+    InternalError,
+    PoolClosed,
+    RequestTimeout,
+    Throttled,
+    TransportError,
+    error_for_code,
+)
+
+__all__ = ["IDEMPOTENT_OPERATIONS", "RetryPolicy", "Transport"]
+
+logger = logging.getLogger("cognito_mfa.transport")
+
+# Operations whose repetition cannot consume a code or a session twice.
+IDEMPOTENT_OPERATIONS: Final = frozenset(
+    {
+        "InitiateAuth",  # starts a fresh sign-in; a lost answer just leaves an unused session
+        "AdminInitiateAuth",
+        "GetUser",
+        "AdminGetUser",
+        "SetUserMFAPreference",
+        "AdminSetUserMFAPreference",
+        "SetUserSettings",
+        "AdminSetUserSettings",
+        "GetUserPoolMfaConfig",
+        "DescribeUserPool",
+        "DescribeUserPoolClient",
+        "GlobalSignOut",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry (see the module docstring for *what* is retried)."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+
+    def should_retry(self, operation: str, error: Exception, attempt: int) -> bool:
+        if attempt >= self.max_attempts:
+            return False
+        if isinstance(error, Throttled):
+            return True
+        if isinstance(error, InternalError | TransportError):
+            return operation in IDEMPOTENT_OPERATIONS
+        return False
+
+    def delay(self, attempt: int) -> float:
+        # full jitter: spreads many clients' retries instead of synchronising them
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(0, cap)
+
+
+NO_RETRY: Final = RetryPolicy(max_attempts=1)
+
+
+def translate(exc: Exception, operation: str) -> Exception:
+    """Map a botocore exception to ours; anything else (a programming error) is returned as is."""
+    if isinstance(exc, botocore_errors.ClientError):
+        error = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        return error_for_code(
+            str(error.get("Code", "Unknown")),
+            str(error.get("Message", "")),
+            operation=operation,
+            request_id=meta.get("RequestId"),
+            status=meta.get("HTTPStatusCode"),
+        )
+    if isinstance(exc, botocore_errors.ReadTimeoutError | botocore_errors.ConnectTimeoutError):
+        return RequestTimeout(f"{operation}: timed out talking to Cognito", operation=operation)
+    if isinstance(exc, botocore_errors.ConnectionError | botocore_errors.HTTPClientError):
+        return ConnectionFailed(f"{operation}: {type(exc).__name__}", operation=operation)
+    return exc
+
+
+class Transport:
+    """Owns one aioboto3 ``cognito-idp`` client; many concurrent flows share it.
+
+    Use as ``async with Transport(...) as transport``. ``botocore_config`` is merged with ours
+    (e.g. an ``AioConfig(http_session_cls=HttpxSession)`` for the in-process emulator).
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        endpoint_url: str | None = None,
+        botocore_config: AioConfig | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile_name: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.retry_policy = retry_policy or RetryPolicy()
+        ours = AioConfig(retries={"max_attempts": 1, "mode": "standard"})
+        self._config = botocore_config.merge(ours) if botocore_config is not None else ours
+        self._session_kwargs: dict[str, Any] = {"profile_name": profile_name}
+        self._credentials = {
+            k: v
+            for k, v in {
+                "aws_access_key_id": aws_access_key_id,
+                "aws_secret_access_key": aws_secret_access_key,
+                "aws_session_token": aws_session_token,
+            }.items()
+            if v is not None
+        }
+        self._stack: AsyncExitStack | None = None
+        self._client: Any = None
+        self._closed = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    async def open(self) -> None:
+        if self._closed:
+            raise PoolClosed("this pool was closed; create a new one")
+        if self._client is not None:
+            return
+        stack = AsyncExitStack()
+        try:
+            session = aioboto3.Session(**self._session_kwargs)
+            self._client = await stack.enter_async_context(
+                session.client(
+                    "cognito-idp",
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=self._config,
+                    **self._credentials,
+                )
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def aclose(self) -> None:
+        self._closed = True
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            # shielded: a cancelled caller must still release the connection pool
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+
+    async def __aenter__(self) -> Transport:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def call(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        retry_policy: RetryPolicy | None = None,
+    ) -> dict[str, Any]:
+        """Send one Cognito operation; returns the response without ``ResponseMetadata``.
+
+        Raises a :class:`~cognito_mfa.errors.ServiceError` subclass for Cognito's errors, a
+        :class:`~cognito_mfa.errors.TransportError` when the network failed, and
+        :class:`~cognito_mfa.errors.PoolClosed` when the transport is not open.
+        """
+        policy = retry_policy or self.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            client = self._client
+            if client is None:
+                raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
+            method = getattr(client, xform_name(operation))
+            try:
+                response: dict[str, Any] = await method(**params)
+            except (botocore_errors.ClientError, botocore_errors.BotoCoreError) as exc:
+                error = translate(exc, operation)
+                if error is exc:
+                    raise  # a programming error (e.g. parameter validation): not ours to hide
+                if policy.should_retry(operation, error, attempt):
+                    delay = policy.delay(attempt)
+                    logger.debug(
+                        "retrying %s after %s (attempt %d, %.3fs)",
+                        operation,
+                        type(error).__name__,
+                        attempt,
+                        delay,
+                    )
+                    await anyio.sleep(delay)
+                    continue
+                raise error from exc
+            response.pop("ResponseMetadata", None)
+            logger.debug("%s ok", operation)
+            return response
