@@ -9,7 +9,8 @@ service model (the ``errors`` lists of the operations this library calls)::
     ├── UsageError                     you misused the API; raised before any network call
     │   ├── InvalidInput               a bad argument (also a ValueError)
     │   ├── FlowStateError             answered twice, after the end, a type not offered, ...
-    │   └── PoolClosed                 the UserPool is closed (or was never opened)
+    │   ├── PoolClosed                 the UserPool is closed (or was never opened)
+    │   └── CredentialsRequired        an Admin* operation without AWS credentials
     ├── ProtocolError                  the server answered something we cannot use
     │   └── UnsupportedChallenge       a challenge this library does not answer (named)
     ├── TransportError                 the request may not have reached Cognito
@@ -57,6 +58,7 @@ __all__ = [
     "ConcurrentModification",
     "ConfigurationError",
     "ConnectionFailed",
+    "CredentialsRequired",
     "EnableSoftwareTokenMFA",
     "ExpiredCode",
     "FeatureUnavailableInTier",
@@ -136,6 +138,11 @@ class FlowStateError(UsageError):
 
 class PoolClosed(UsageError):
     """The UserPool is not open: use it as ``async with UserPool(...) as pool``."""
+
+
+class CredentialsRequired(UsageError):
+    """An Admin* operation needs AWS credentials (give them to the UserPool or the
+    environment); the user-facing operations do not."""
 
 
 class ProtocolError(CognitoError):

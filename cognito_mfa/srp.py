@@ -8,7 +8,10 @@ verifier check (used by the emulator in :mod:`cognito_mfa.testing`).
 Nothing here draws randomness or reads a clock: the secret exponents and the timestamp are
 arguments. Modular exponentiation goes through gmpy2 when it is installed (the ``fast`` extra),
 inside a context that releases the GIL, so callers can run it in a worker thread without
-stalling an event loop.
+stalling an event loop. The environment variable ``COGNITO_MFA_SRP_BACKEND`` (read once, at
+import) chooses the default: ``auto`` or unset (gmpy2 when installed), ``gmpy2`` (required:
+import fails without it) or ``python`` (pure Python even when gmpy2 is installed, to compare
+the two or to rule gmpy2 out).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
 __all__ = [
+    "BACKEND_ENV",
     "FAST",
     "SECRET_EXPONENT_BITS",
     "G",
@@ -112,13 +117,37 @@ def _load_gmpy2() -> Callable[[int, int, int], int] | None:
     return _modpow_gmpy2
 
 
+BACKEND_ENV: Final = "COGNITO_MFA_SRP_BACKEND"
+"""Environment variable naming the default backend: ``auto`` (or unset), ``gmpy2``, ``python``."""
+
+
+def _default_fast(choice: str, have_gmpy2: bool) -> bool:
+    """Whether gmpy2 is the default, from the value of :data:`BACKEND_ENV`."""
+    normalised = choice.strip().lower()
+    if normalised in ("", "auto"):
+        return have_gmpy2
+    if normalised == "python":
+        return False
+    if normalised == "gmpy2":
+        if not have_gmpy2:
+            raise ImportError(
+                f"{BACKEND_ENV}=gmpy2 but gmpy2 is not installed (pip install 'cognito-mfa[fast]')"
+            )
+        return True
+    # a typo must not silently fall back to the slow path (or the fast one)
+    raise ValueError(f"{BACKEND_ENV} must be 'auto', 'gmpy2' or 'python', not {choice!r}")
+
+
 _gmpy2_modpow = _load_gmpy2()
-FAST: Final = _gmpy2_modpow is not None
-"""True when gmpy2 is installed and used for modular exponentiation."""
+FAST: Final = _default_fast(os.environ.get(BACKEND_ENV, ""), _gmpy2_modpow is not None)
+"""True when modular exponentiation uses gmpy2 by default (installed, not overridden)."""
 
 
 def modpow(base: int, exp: int, mod: int, *, fast: bool | None = None) -> int:
-    """``base ** exp % mod`` through gmpy2 when available (or forced with ``fast``)."""
+    """``base ** exp % mod`` through gmpy2 when :data:`FAST` (or forced with ``fast``).
+
+    ``fast=True`` uses gmpy2 whenever it is installed, even if :data:`BACKEND_ENV` chose Python.
+    """
     use_fast = FAST if fast is None else fast
     if use_fast:
         if _gmpy2_modpow is None:

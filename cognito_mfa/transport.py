@@ -31,6 +31,7 @@ from botocore import xform_name
 
 from .errors import (
     ConnectionFailed,
+    CredentialsRequired,
     InternalError,
     PoolClosed,
     RequestTimeout,
@@ -100,6 +101,8 @@ def translate(exc: Exception, operation: str) -> Exception:
             request_id=meta.get("RequestId"),
             status=meta.get("HTTPStatusCode"),
         )
+    if isinstance(exc, botocore_errors.NoCredentialsError):
+        return CredentialsRequired(f"{operation} is signed: it needs AWS credentials")
     if isinstance(exc, botocore_errors.ReadTimeoutError | botocore_errors.ConnectTimeoutError):
         return RequestTimeout(f"{operation}: timed out talking to Cognito", operation=operation)
     if isinstance(exc, botocore_errors.ConnectionError | botocore_errors.HTTPClientError):
@@ -130,7 +133,16 @@ class Transport:
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()
         ours = AioConfig(retries={"max_attempts": 1, "mode": "standard"})
-        self._config = botocore_config.merge(ours) if botocore_config is not None else ours
+        if botocore_config is not None:
+            merged = botocore_config.merge(ours)
+            # AioConfig.merge (aiobotocore 2.25) drops http_session_cls: carry it over, or an
+            # httpx config (the in-process emulator) silently falls back to aiohttp
+            session_cls = getattr(botocore_config, "http_session_cls", None)
+            if session_cls is not None:
+                merged.http_session_cls = session_cls
+            self._config = merged
+        else:
+            self._config = ours
         self._session_kwargs: dict[str, Any] = {"profile_name": profile_name}
         self._credentials = {
             k: v

@@ -1,0 +1,106 @@
+"""The emulated Cognito for the benchmarks, in its own process.
+
+Builds an :class:`~cognito_mfa.testing.service.Emulator`, seeds one pool (MFA optional) with
+``--users`` users who have TOTP enrolled and preferred, through
+:class:`~cognito_mfa.testing.seed.Seeder` on the in-process front (no sockets, so seeding is
+quick), then serves that same emulator on a loopback port with
+:class:`~cognito_mfa.testing.server.EmulatorServer`, the server behind
+``python -m cognito_mfa.testing serve``. It prints one JSON line (URL, pool, client, users with
+their passwords and TOTP secrets: benchmark data, nothing else) and serves until its stdin
+closes.
+
+The server answers with TCP_NODELAY (see :func:`disable_nagle`). Running the server in another
+process keeps its CPU out of the client's
+``time.process_time``. Every user signs in at most once per run: the emulator, like Cognito,
+refuses a TOTP code already used in its 30-second step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import aioboto3
+
+from cognito_mfa.testing import server as emulator_server
+from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
+from cognito_mfa.testing.seed import SeededPool, Seeder
+from cognito_mfa.testing.server import EmulatorServer
+from cognito_mfa.testing.service import Emulator
+
+PASSWORD = "Bench-passw0rd-1"
+SEED_CONCURRENCY = 32
+
+
+async def seed(emulator: Emulator, users: int) -> tuple[SeededPool, list[dict[str, Any]]]:
+    with mount(emulator):
+        async with aioboto3.Session().client(
+            "cognito-idp",
+            region_name="us-east-1",
+            endpoint_url=EMULATOR_ENDPOINT,
+            config=httpx_client_config(),
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ) as client:
+            seeder = Seeder(client)
+            pool = await seeder.create_pool_and_client("benchmarks", mfa="OPTIONAL")
+            names = iter(range(users))
+            out: list[dict[str, Any]] = []
+
+            async def lane() -> None:
+                for i in names:
+                    user = await seeder.create_user(
+                        pool, f"bench{i:05d}", PASSWORD, mfa=["TOTP"], preferred="TOTP"
+                    )
+                    out.append(
+                        {
+                            "username": user.username,
+                            "password": user.password,
+                            "totp_secret": user.totp_secret,
+                        }
+                    )
+
+            await asyncio.gather(*(lane() for _ in range(SEED_CONCURRENCY)))
+    out.sort(key=lambda u: str(u["username"]))
+    return pool, out
+
+
+def disable_nagle() -> None:
+    """Send each response without waiting for the client's delayed ACK (TCP_NODELAY).
+
+    The emulator's HTTP front writes the headers and the body in two sends; with Nagle's
+    algorithm on, the body waits for the ACK of the headers, which the client delays by up to
+    40 ms: about 120 ms of idle wall time per sign-in, which would swamp every wall-clock
+    figure (throughput, loop latency). Cognito itself does not behave so; the fix belongs in
+    ``cognito_mfa/testing/server.py`` (``disable_nagle_algorithm = True`` on its handler), and
+    until it lands the benchmarks set the same stdlib attribute here.
+    """
+    handler = emulator_server._Handler
+    if not handler.disable_nagle_algorithm:
+        handler.disable_nagle_algorithm = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
+    parser.add_argument("--users", type=int, required=True)
+    args = parser.parse_args()
+    disable_nagle()
+    emulator = Emulator()
+    pool, users = asyncio.run(seed(emulator, args.users))
+    with EmulatorServer(emulator) as server:
+        hello = {
+            "url": server.url,
+            "pool_id": pool.pool_id,
+            "client_id": pool.client_id,
+            "users": users,
+        }
+        sys.stdout.write(json.dumps(hello) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # serve until the runner closes our stdin
+
+
+if __name__ == "__main__":
+    main()

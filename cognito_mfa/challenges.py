@@ -1,0 +1,304 @@
+"""The challenges a sign-in can hand to the caller, as frozen pydantic models.
+
+One model per challenge Cognito may answer a first factor with (RespondToAuthChallenge API
+reference; ``reference/cognito-wire.md`` §3.1): ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``,
+``EMAIL_OTP``, ``SELECT_MFA_TYPE``, ``MFA_SETUP`` and ``NEW_PASSWORD_REQUIRED``. They form the
+discriminated union :data:`Challenge` on ``challenge_name``.
+
+A challenge carries the useful parameters, parsed (masked delivery destination, the factors on
+offer, required attributes), and answer methods that go through the :class:`~cognito_mfa.AuthFlow`
+that produced it. The challenge session never lives on the model, so it cannot leak through a
+repr or a ``model_dump``; it stays in the flow (and in ``flow.state`` when saved).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from .errors import FlowStateError, InvalidInput
+from .models import MfaType
+from .protocol import (
+    mfa_code_responses,
+    mfa_setup_email_responses,
+    new_password_responses,
+    parse_code_delivery,
+    parse_mfa_list,
+    parse_new_password_required,
+    select_mfa_type_responses,
+)
+
+if TYPE_CHECKING:
+    from .flow import AuthFlow
+    from .totp import SoftwareTokenSecret
+
+__all__ = [
+    "Challenge",
+    "EmailOtpChallenge",
+    "MfaCodeChallenge",
+    "MfaSetupChallenge",
+    "NewPasswordRequiredChallenge",
+    "SelectMfaTypeChallenge",
+    "SmsMfaChallenge",
+    "SoftwareTokenMfaChallenge",
+    "build_challenge",
+    "check_code",
+]
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def check_code(code: object, length: int) -> str:
+    """``code`` if it is exactly ``length`` ASCII digits; else InvalidInput (value not echoed)."""
+    if not isinstance(code, str) or len(code) != length or not _DIGITS.fullmatch(code):
+        raise InvalidInput(f"the code must be exactly {length} digits")
+    return code
+
+
+def _check_text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string")
+    return value
+
+
+class _ChallengeBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    """The name Cognito knows the user by (sent back as USERNAME), not the alias typed."""
+
+    _flow: AuthFlow | None = PrivateAttr(default=None)
+    _step: int = PrivateAttr(default=0)
+
+    def _bind(self, flow: AuthFlow, step: int) -> None:
+        self._flow = flow
+        self._step = step
+
+    def _require_flow(self) -> AuthFlow:
+        if self._flow is None:
+            raise FlowStateError("this challenge is not attached to a sign-in flow")
+        return self._flow
+
+    @property
+    def step(self) -> int:
+        """Which challenge of its flow this is (1 for the first); a new one gets a new number."""
+        return self._step
+
+
+class MfaCodeChallenge(_ChallengeBase):
+    """Shared shape of the three code challenges (SMS, TOTP, email)."""
+
+    mfa_type: ClassVar[MfaType]
+
+    @property
+    def code_length(self) -> int:
+        """How many digits the code has."""
+        return self.mfa_type.code_length
+
+    async def answer(self, code: str, *, client_metadata: Mapping[str, str] | None = None) -> None:
+        """Send the code. On success the flow moves on (next challenge or tokens).
+
+        Raises InvalidInput (not ``code_length`` digits; nothing sent), CodeMismatch (wrong
+        code: the same challenge may be answered again), SessionExpired / InvalidSession
+        (start over), FlowStateError (answered already, or the flow is over), other
+        ServiceError and TransportError subclasses.
+        """
+        checked = check_code(code, self.code_length)
+        await self._require_flow()._answer(
+            self.step, mfa_code_responses(self.mfa_type, checked), client_metadata
+        )
+
+
+class SmsMfaChallenge(MfaCodeChallenge):
+    """``SMS_MFA``: a code was texted to ``destination`` (masked, e.g. ``+*******1234``)."""
+
+    mfa_type: ClassVar[MfaType] = MfaType.SMS_MFA
+    challenge_name: Literal["SMS_MFA"] = "SMS_MFA"
+    destination: str | None = None
+    delivery_medium: str | None = None
+
+
+class SoftwareTokenMfaChallenge(MfaCodeChallenge):
+    """``SOFTWARE_TOKEN_MFA``: a code from the user's authenticator app."""
+
+    mfa_type: ClassVar[MfaType] = MfaType.SOFTWARE_TOKEN_MFA
+    challenge_name: Literal["SOFTWARE_TOKEN_MFA"] = "SOFTWARE_TOKEN_MFA"
+    friendly_device_name: str | None = None
+
+
+class EmailOtpChallenge(MfaCodeChallenge):
+    """``EMAIL_OTP``: a code was emailed to ``destination`` (masked, e.g. ``j***@e***``)."""
+
+    mfa_type: ClassVar[MfaType] = MfaType.EMAIL_OTP
+    challenge_name: Literal["EMAIL_OTP"] = "EMAIL_OTP"
+    destination: str | None = None
+    delivery_medium: str | None = None
+
+
+class SelectMfaTypeChallenge(_ChallengeBase):
+    """``SELECT_MFA_TYPE``: the user has several factors and none preferred; pick one."""
+
+    challenge_name: Literal["SELECT_MFA_TYPE"] = "SELECT_MFA_TYPE"
+    options: tuple[MfaType, ...]
+    """The factors Cognito offers (MFAS_CAN_CHOOSE)."""
+
+    async def select(
+        self, mfa_type: MfaType | str, *, client_metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Choose a factor: the enum, a wire name (``SMS_MFA``) or a short name (``SMS``,
+        ``SOFTWARE_TOKEN``, ``TOTP``, ``EMAIL``). The flow then yields that factor's challenge.
+
+        Raises InvalidInput (unknown name) or FlowStateError (not offered) before anything is
+        sent; otherwise as :meth:`MfaCodeChallenge.answer`.
+        """
+        chosen = MfaType.parse(mfa_type)
+        if chosen not in self.options:
+            raise FlowStateError(f"{chosen.value} was not offered by this challenge")
+        await self._require_flow()._answer(
+            self.step, select_mfa_type_responses(chosen), client_metadata
+        )
+
+
+class MfaSetupChallenge(_ChallengeBase):
+    """``MFA_SETUP``: the pool requires MFA and the user has none; set one up now.
+
+    TOTP: ``secret = await associate_software_token()``, show it to the user (QR code), then
+    ``await verify_software_token(code, "My Phone")``. Email (when ``EMAIL_OTP`` is offered):
+    ``await setup_email("user@example.com")``, then answer the :class:`EmailOtpChallenge`.
+    """
+
+    challenge_name: Literal["MFA_SETUP"] = "MFA_SETUP"
+    options: tuple[MfaType, ...]
+    """The factors that can be set up (MFAS_CAN_SETUP)."""
+
+    def _require_option(self, mfa_type: MfaType) -> None:
+        if mfa_type not in self.options:
+            raise FlowStateError(f"{mfa_type.value} cannot be set up in this challenge")
+
+    async def associate_software_token(self) -> SoftwareTokenSecret:
+        """AssociateSoftwareToken with the challenge session; returns the TOTP secret.
+
+        Raises FlowStateError (TOTP not offered, or not the current step), SessionExpired,
+        SoftwareTokenMFANotFound (TOTP disabled for the pool), other service/transport errors.
+        """
+        self._require_option(MfaType.SOFTWARE_TOKEN_MFA)
+        return await self._require_flow()._associate(self.step)
+
+    async def verify_software_token(
+        self,
+        code: str,
+        friendly_device_name: str | None = None,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """VerifySoftwareToken, then answer MFA_SETUP with the session it returned.
+
+        Raises InvalidInput (not 6 digits; nothing sent), FlowStateError (call
+        :meth:`associate_software_token` first), EnableSoftwareTokenMFA / CodeMismatch (wrong
+        code: verify again), SessionExpired, other service/transport errors.
+        """
+        checked = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
+        if friendly_device_name is not None:
+            _check_text(friendly_device_name, "friendly_device_name")
+        await self._require_flow()._verify(
+            self.step, checked, friendly_device_name, client_metadata
+        )
+
+    async def setup_email(
+        self, email: str, *, client_metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Answer MFA_SETUP with an email address; Cognito then sends an EMAIL_OTP challenge.
+
+        Raises InvalidInput (not an address), FlowStateError (EMAIL_OTP not offered), and the
+        errors of :meth:`MfaCodeChallenge.answer`.
+        """
+        if not isinstance(email, str) or "@" not in email.strip("@"):
+            raise InvalidInput("email must be an email address")
+        self._require_option(MfaType.EMAIL_OTP)
+        await self._require_flow()._answer(
+            self.step, mfa_setup_email_responses(email), client_metadata
+        )
+
+
+class NewPasswordRequiredChallenge(_ChallengeBase):
+    """``NEW_PASSWORD_REQUIRED``: an admin-created user must choose a password.
+
+    ``required_attributes`` must be given to :meth:`answer` unless already set;
+    ``user_attributes`` are the current ones (names without the ``userAttributes.`` prefix).
+    """
+
+    challenge_name: Literal["NEW_PASSWORD_REQUIRED"] = "NEW_PASSWORD_REQUIRED"
+    required_attributes: tuple[str, ...] = ()
+    user_attributes: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    async def answer(
+        self,
+        new_password: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Set the new password (and required attributes). The flow may then ask for MFA.
+
+        Raises InvalidInput (empty password, a required attribute missing) before anything is
+        sent; InvalidPassword (policy: answer again), and as :meth:`MfaCodeChallenge.answer`.
+        """
+        _check_text(new_password, "new_password")
+        given = dict(attributes or {})
+        missing = [
+            name
+            for name in self.required_attributes
+            if not given.get(name) and name not in self.user_attributes
+        ]
+        if missing:
+            raise InvalidInput(f"required attributes missing: {', '.join(missing)}")
+        await self._require_flow()._answer(
+            self.step, new_password_responses(new_password, given), client_metadata
+        )
+
+
+Challenge = Annotated[
+    SmsMfaChallenge
+    | SoftwareTokenMfaChallenge
+    | EmailOtpChallenge
+    | SelectMfaTypeChallenge
+    | MfaSetupChallenge
+    | NewPasswordRequiredChallenge,
+    Field(discriminator="challenge_name"),
+]
+"""Any challenge a flow can yield, discriminated on ``challenge_name``."""
+
+
+def build_challenge(name: str, parameters: Mapping[str, str], username: str) -> Challenge:
+    """The typed challenge for a supported ChallengeName and its ChallengeParameters.
+
+    Raises ProtocolError when a parameter it needs is missing or malformed; a KeyError for a
+    name outside :data:`~cognito_mfa.protocol.SUPPORTED_CHALLENGES` (a programming error: the
+    flow checks first).
+    """
+    common: dict[str, Any] = {"username": username}
+    if name == "SMS_MFA":
+        destination, medium = parse_code_delivery(parameters)
+        return SmsMfaChallenge(destination=destination, delivery_medium=medium, **common)
+    if name == "SOFTWARE_TOKEN_MFA":
+        return SoftwareTokenMfaChallenge(
+            friendly_device_name=parameters.get("FRIENDLY_DEVICE_NAME"), **common
+        )
+    if name == "EMAIL_OTP":
+        destination, medium = parse_code_delivery(parameters)
+        return EmailOtpChallenge(destination=destination, delivery_medium=medium, **common)
+    if name == "SELECT_MFA_TYPE":
+        return SelectMfaTypeChallenge(
+            options=parse_mfa_list(parameters, "MFAS_CAN_CHOOSE"), **common
+        )
+    if name == "MFA_SETUP":
+        return MfaSetupChallenge(options=parse_mfa_list(parameters, "MFAS_CAN_SETUP"), **common)
+    if name == "NEW_PASSWORD_REQUIRED":
+        required, attributes = parse_new_password_required(parameters)
+        return NewPasswordRequiredChallenge(
+            required_attributes=required, user_attributes=attributes, **common
+        )
+    raise KeyError(name)

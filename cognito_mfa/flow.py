@@ -1,0 +1,685 @@
+"""The sign-in state machine (pure) and its async driver :class:`AuthFlow`.
+
+Ports amazon-cognito-identity-js's ``authenticateUser`` / ``sendMFACode`` /
+``sendMFASelectionAnswer`` / ``associateSoftwareToken`` / ``verifySoftwareToken`` (see
+``seed/mfa.md`` and ``reference/cognito-wire.md`` §3, §8) as a machine that yields typed
+challenges.
+
+Rules of the machine (after h11's ``_state.py``):
+
+* The phase is a :class:`Phase`; every move is an :class:`Event`; :data:`TRANSITIONS` is the
+  whole table. A pair not in the table is illegal: a caller's event raises
+  :class:`~cognito_mfa.errors.FlowStateError`, a server's raises
+  :class:`~cognito_mfa.errors.ProtocolError`, and either leaves the flow FAILED ("fail
+  closed"): no further request is sent on its session. DONE and FAILED are terminal; an
+  illegal event there raises but does not change them.
+* Only a code the server rejected as wrong (``CodeMismatch``; ``EnableSoftwareTokenMFA`` while
+  verifying a TOTP setup; ``InvalidPassword`` for a new password) returns to the same
+  challenge, on the same session. Any other error, and cancellation while a request is in
+  flight, fails the flow: we cannot know whether Cognito consumed the session.
+* A challenge model answers only while it is its flow's current challenge: answering one twice
+  (or after the end) is illegal.
+
+Table, as a diagram (user events upper case on the left of ``->``)::
+
+    IDLE --NEXT--> STARTING --PASSWORD_VERIFIER--> VERIFYING_PASSWORD
+    STARTING / VERIFYING_PASSWORD / ANSWERING --CHALLENGE--> CHALLENGED
+    STARTING / VERIFYING_PASSWORD / ANSWERING --TOKENS--> DONE
+    CHALLENGED --NEXT--> WAITING          (the iterator hands the challenge out)
+    CHALLENGED / WAITING --ANSWER--> ANSWERING --REJECTED--> CHALLENGED
+    CHALLENGED / WAITING --ASSOCIATE--> ASSOCIATING --ASSOCIATED--> ASSOCIATED
+    ASSOCIATED --NEXT--> ASSOCIATED       (hands the setup challenge out again)
+    ASSOCIATED --VERIFY--> VERIFYING --REJECTED--> ASSOCIATED
+    VERIFYING --VERIFIED--> ANSWERING     (MFA_SETUP is answered with the new session)
+    DONE --NEXT--> DONE                   (iteration ends)
+    any phase but DONE / FAILED --FAIL--> FAILED
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+
+from . import protocol, srp
+from .challenges import Challenge, MfaCodeChallenge, SelectMfaTypeChallenge, build_challenge
+from .errors import (
+    CodeMismatch,
+    EnableSoftwareTokenMFA,
+    FlowStateError,
+    InvalidInput,
+    InvalidPassword,
+    PasswordHistoryPolicyViolation,
+    PoolClosed,
+    ProtocolError,
+    ServiceError,
+    UnsupportedChallenge,
+)
+from .models import CognitoUserSession, MfaType
+from .protocol import AuthFlowType, Call, ChallengeStep, TokensStep
+
+if TYPE_CHECKING:
+    from .pool import UserPool
+    from .totp import SoftwareTokenSecret
+
+__all__ = [
+    "CALLER_EVENTS",
+    "INTERNAL_CHALLENGES",
+    "RESUMABLE_PHASES",
+    "SERVER_EVENTS",
+    "SUPPORTED_CHALLENGES",
+    "TRANSITIONS",
+    "AuthFlow",
+    "Event",
+    "FlowMachine",
+    "FlowState",
+    "Phase",
+    "is_retryable_rejection",
+]
+
+logger = logging.getLogger("cognito_mfa.flow")
+
+SUPPORTED_CHALLENGES: Final = protocol.SUPPORTED_CHALLENGES
+INTERNAL_CHALLENGES: Final = protocol.INTERNAL_CHALLENGES
+
+
+class Phase(Enum):
+    """Where a sign-in stands."""
+
+    IDLE = "IDLE"  # created; nothing sent
+    STARTING = "STARTING"  # (Admin)InitiateAuth in flight
+    VERIFYING_PASSWORD = "VERIFYING_PASSWORD"  # the SRP proof is computed and sent
+    CHALLENGED = "CHALLENGED"  # a challenge arrived and was not handed out yet
+    WAITING = "WAITING"  # the challenge was handed out; waiting for the caller's answer
+    ANSWERING = "ANSWERING"  # an answer is in flight
+    ASSOCIATING = "ASSOCIATING"  # AssociateSoftwareToken in flight (MFA_SETUP)
+    ASSOCIATED = "ASSOCIATED"  # the TOTP secret was issued; waiting for a code to verify
+    VERIFYING = "VERIFYING"  # VerifySoftwareToken in flight
+    DONE = "DONE"  # signed in: tokens available
+    FAILED = "FAILED"  # closed after an error or an illegal move
+
+
+class Event(Enum):
+    """What can happen to a sign-in."""
+
+    # the caller's
+    NEXT = "NEXT"  # the iterator asks for the next challenge
+    ANSWER = "ANSWER"
+    ASSOCIATE = "ASSOCIATE"
+    VERIFY = "VERIFY"
+    # the server's
+    PASSWORD_VERIFIER = "PASSWORD_VERIFIER"
+    CHALLENGE = "CHALLENGE"
+    TOKENS = "TOKENS"
+    REJECTED = "REJECTED"
+    ASSOCIATED = "ASSOCIATED"
+    VERIFIED = "VERIFIED"
+    # either side's
+    FAIL = "FAIL"
+
+
+CALLER_EVENTS: Final = frozenset({Event.NEXT, Event.ANSWER, Event.ASSOCIATE, Event.VERIFY})
+SERVER_EVENTS: Final = frozenset(
+    {
+        Event.PASSWORD_VERIFIER,
+        Event.CHALLENGE,
+        Event.TOKENS,
+        Event.REJECTED,
+        Event.ASSOCIATED,
+        Event.VERIFIED,
+    }
+)
+TERMINAL_PHASES: Final = frozenset({Phase.DONE, Phase.FAILED})
+RESUMABLE_PHASES: Final = frozenset({Phase.CHALLENGED, Phase.WAITING, Phase.ASSOCIATED})
+
+_P, _E = Phase, Event
+TRANSITIONS: Final[Mapping[tuple[Phase, Event], Phase]] = {
+    (_P.IDLE, _E.NEXT): _P.STARTING,
+    (_P.STARTING, _E.PASSWORD_VERIFIER): _P.VERIFYING_PASSWORD,
+    (_P.STARTING, _E.CHALLENGE): _P.CHALLENGED,
+    (_P.STARTING, _E.TOKENS): _P.DONE,
+    (_P.VERIFYING_PASSWORD, _E.CHALLENGE): _P.CHALLENGED,
+    (_P.VERIFYING_PASSWORD, _E.TOKENS): _P.DONE,
+    (_P.CHALLENGED, _E.NEXT): _P.WAITING,
+    (_P.CHALLENGED, _E.ANSWER): _P.ANSWERING,
+    (_P.WAITING, _E.ANSWER): _P.ANSWERING,
+    (_P.ANSWERING, _E.CHALLENGE): _P.CHALLENGED,
+    (_P.ANSWERING, _E.TOKENS): _P.DONE,
+    (_P.ANSWERING, _E.REJECTED): _P.CHALLENGED,
+    (_P.CHALLENGED, _E.ASSOCIATE): _P.ASSOCIATING,
+    (_P.WAITING, _E.ASSOCIATE): _P.ASSOCIATING,
+    (_P.ASSOCIATING, _E.ASSOCIATED): _P.ASSOCIATED,
+    (_P.ASSOCIATED, _E.NEXT): _P.ASSOCIATED,
+    (_P.ASSOCIATED, _E.VERIFY): _P.VERIFYING,
+    (_P.VERIFYING, _E.REJECTED): _P.ASSOCIATED,
+    (_P.VERIFYING, _E.VERIFIED): _P.ANSWERING,
+    (_P.DONE, _E.NEXT): _P.DONE,
+    **{(phase, _E.FAIL): _P.FAILED for phase in Phase if phase is not _P.DONE},
+}
+
+
+def is_retryable_rejection(challenge_name: str, error: Exception) -> bool:
+    """Whether ``error`` answers a wrong code or password, leaving the same challenge open."""
+    if challenge_name == "NEW_PASSWORD_REQUIRED":
+        return isinstance(error, InvalidPassword | PasswordHistoryPolicyViolation)
+    if challenge_name in {"SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"}:
+        return isinstance(error, CodeMismatch)
+    return False
+
+
+@dataclass
+class FlowMachine:
+    """The pure core of one sign-in: its phase and the challenge it stands at.
+
+    No I/O, no clock: the driver feeds it events and parsed responses. ``session`` is the
+    Cognito challenge session (a bearer secret; not in the repr).
+    """
+
+    phase: Phase = Phase.IDLE
+    username: str = ""
+    """The USERNAME to answer with (and to compute SECRET_HASH over)."""
+    challenge_name: str | None = None
+    challenge_parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
+    session: str | None = field(default=None, repr=False)
+    step: int = 0
+    """Number of the current challenge; bumps with every challenge Cognito sends."""
+
+    def _move(self, event: Event, error: type[Exception]) -> Phase:
+        target = TRANSITIONS.get((self.phase, event))
+        if target is None:
+            was = self.phase
+            if was not in TERMINAL_PHASES:
+                self.phase = Phase.FAILED
+            if was is Phase.FAILED:
+                error = FlowStateError  # the flow is closed; nothing the server did is wrong
+            raise error(f"{event.value} is not allowed in phase {was.value}")
+        self.phase = target
+        return target
+
+    def send(self, event: Event, *, step: int | None = None) -> Phase:
+        """Apply a caller's event. ``step`` names the challenge the caller answers.
+
+        Raises FlowStateError (and fails the flow closed) for an illegal move, including an
+        answer to a challenge that is no longer current.
+        """
+        if event not in CALLER_EVENTS:
+            raise ValueError(f"{event.value} is not a caller event")
+        if step is not None and step != self.step and self.phase not in TERMINAL_PHASES:
+            self.phase = Phase.FAILED
+            raise FlowStateError("this challenge was already answered; the flow is closed")
+        return self._move(event, FlowStateError)
+
+    def receive(self, event: Event) -> Phase:
+        """Apply a server's event; an illegal one raises ProtocolError and fails the flow."""
+        if event not in SERVER_EVENTS:
+            raise ValueError(f"{event.value} is not a server event")
+        return self._move(event, ProtocolError)
+
+    def fail(self) -> None:
+        """Close the flow (an error, or cancellation while a request was in flight)."""
+        if self.phase not in TERMINAL_PHASES:
+            self._move(Event.FAIL, FlowStateError)
+
+    def receive_auth_step(self, step: TokensStep | ChallengeStep) -> TokensStep | ChallengeStep:
+        """Apply a parsed sign-in response and remember the challenge it asks for.
+
+        Raises UnsupportedChallenge (naming it) for a challenge this library does not answer,
+        ProtocolError for one that cannot come now; both fail the flow.
+        """
+        if isinstance(step, TokensStep):
+            self.receive(Event.TOKENS)
+            self.session = None
+            return step
+        if step.name in INTERNAL_CHALLENGES:
+            self.receive(Event.PASSWORD_VERIFIER)
+        elif step.name in SUPPORTED_CHALLENGES:
+            if step.session is None:
+                self.fail()
+                raise ProtocolError(f"{step.name} challenge came without a Session")
+            self.receive(Event.CHALLENGE)
+            self.step += 1
+        else:
+            self.fail()
+            raise UnsupportedChallenge(step.name)
+        self.challenge_name = step.name
+        self.challenge_parameters = dict(step.parameters)
+        self.session = step.session
+        self.username = protocol.answer_username(step.parameters, self.username)
+        return step
+
+
+class FlowState(BaseModel):
+    """A sign-in paused at a challenge, to continue later with ``pool.resume(state)``.
+
+    **This is a bearer secret**: it holds Cognito's challenge session, and whoever has it can
+    finish the sign-in with the second factor alone. ``repr`` masks the session, but
+    ``model_dump_json()`` writes it in clear so the state survives a process boundary: keep the
+    JSON server-side (never in a URL or an unencrypted cookie), and drop it once used. Cognito
+    expires it after the app client's AuthSessionValidity (3 minutes by default); resuming an
+    expired one raises :class:`~cognito_mfa.errors.SessionExpired`.
+    """
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    version: Literal[1] = 1
+    pool_id: str
+    client_id: str
+    admin: bool = False
+    phase: Literal["CHALLENGED", "ASSOCIATED"] = "CHALLENGED"
+    challenge_name: str
+    challenge_parameters: dict[str, str] = Field(default_factory=dict, repr=False)
+    username: str
+    session: SecretStr
+    client_metadata: dict[str, str] | None = Field(default=None, repr=False)
+
+    @field_serializer("session", when_used="json")
+    def _reveal(self, value: SecretStr) -> str:
+        return value.get_secret_value()
+
+
+class AuthFlow:
+    """One sign-in: iterate it for the challenges (``async for challenge in flow``).
+
+    Created by :meth:`UserPool.sign_in <cognito_mfa.UserPool.sign_in>`,
+    :meth:`~cognito_mfa.UserPool.admin_sign_in` or :meth:`~cognito_mfa.UserPool.resume`;
+    nothing is sent until it is iterated. PASSWORD_VERIFIER is answered inside; each other
+    challenge is yielded and must be answered (through its methods or :meth:`send_mfa_code` /
+    :meth:`send_mfa_selection_answer`) before the loop asks for the next. When the loop ends,
+    :attr:`session` holds the tokens.
+
+    Iterating raises whatever the sign-in raises (NotAuthorized for a wrong password,
+    UnsupportedChallenge, ...); after an error the flow is FAILED and a new sign-in is needed,
+    except after a wrong code (see the challenge's ``answer``).
+    """
+
+    def __init__(
+        self,
+        pool: UserPool,
+        *,
+        username: str,
+        password: SecretStr | None,
+        auth_flow: AuthFlowType,
+        admin: bool,
+        client_metadata: Mapping[str, str] | None,
+        machine: FlowMachine | None = None,
+    ) -> None:
+        self._pool = pool
+        self._password = password
+        self._auth_flow = auth_flow
+        self._admin = admin
+        self._client_metadata = dict(client_metadata) if client_metadata else None
+        self._machine = machine or FlowMachine(username=username)
+        self._challenge: Challenge | None = None
+        self._session: CognitoUserSession | None = None
+        if self._machine.phase in RESUMABLE_PHASES:
+            self._challenge = self._build_challenge()
+
+    def __repr__(self) -> str:
+        challenge = self._machine.challenge_name if self._challenge else None
+        return f"<AuthFlow phase={self._machine.phase.value} challenge={challenge}>"
+
+    # --- public face --------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        """Where the sign-in stands."""
+        return self._machine.phase
+
+    @property
+    def challenge(self) -> Challenge | None:
+        """The challenge waiting for an answer, or None."""
+        if self._machine.phase in RESUMABLE_PHASES:
+            return self._challenge
+        return None
+
+    @property
+    def done(self) -> bool:
+        return self._machine.phase is Phase.DONE
+
+    @property
+    def session(self) -> CognitoUserSession:
+        """The tokens, once signed in. Raises FlowStateError before that."""
+        if self._session is None:
+            raise FlowStateError(f"not signed in yet (phase {self._machine.phase.value})")
+        return self._session
+
+    @property
+    def state(self) -> FlowState:
+        """The flow paused at its current challenge, to resume elsewhere. A bearer secret.
+
+        Raises FlowStateError when the flow is not waiting for the caller.
+        """
+        machine = self._machine
+        if machine.phase not in RESUMABLE_PHASES or machine.challenge_name is None:
+            raise FlowStateError(f"nothing to resume in phase {machine.phase.value}")
+        if machine.session is None:  # pragma: no cover - receive_auth_step guarantees it
+            raise FlowStateError("the challenge has no session")
+        return FlowState(
+            pool_id=self._pool.pool_id,
+            client_id=self._pool.client_id,
+            admin=self._admin,
+            phase="ASSOCIATED" if machine.phase is Phase.ASSOCIATED else "CHALLENGED",
+            challenge_name=machine.challenge_name,
+            challenge_parameters=dict(machine.challenge_parameters),
+            username=machine.username,
+            session=SecretStr(machine.session),
+            client_metadata=self._client_metadata,
+        )
+
+    @classmethod
+    def _from_state(cls, pool: UserPool, state: FlowState) -> AuthFlow:
+        if state.challenge_name not in SUPPORTED_CHALLENGES:
+            raise InvalidInput("the saved state names a challenge this library does not answer")
+        if state.phase == "ASSOCIATED" and state.challenge_name != "MFA_SETUP":
+            raise InvalidInput("the saved state is inconsistent")
+        machine = FlowMachine(
+            phase=Phase.ASSOCIATED if state.phase == "ASSOCIATED" else Phase.CHALLENGED,
+            username=state.username,
+            challenge_name=state.challenge_name,
+            challenge_parameters=dict(state.challenge_parameters),
+            session=state.session.get_secret_value(),
+            step=1,
+        )
+        return cls(
+            pool,
+            username=state.username,
+            password=None,
+            auth_flow=AuthFlowType.USER_SRP_AUTH,
+            admin=state.admin,
+            client_metadata=state.client_metadata,
+            machine=machine,
+        )
+
+    def __aiter__(self) -> AuthFlow:
+        return self
+
+    async def __anext__(self) -> Challenge:
+        phase = self._machine.send(Event.NEXT)
+        if phase is Phase.STARTING:
+            await self._start()
+            if self._machine.phase is Phase.CHALLENGED:
+                self._machine.send(Event.NEXT)
+        if self._machine.phase is Phase.DONE:
+            raise StopAsyncIteration
+        assert self._challenge is not None
+        return self._challenge
+
+    async def send_mfa_code(
+        self,
+        code: str,
+        mfa_type: MfaType | str | None = None,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer the current SMS / TOTP / email challenge (the seed's ``sendMFACode``).
+
+        ``mfa_type``, when given, must name the current challenge's factor. Raises
+        FlowStateError when the current challenge is not a code challenge (or not that one),
+        and as :meth:`MfaCodeChallenge.answer`.
+        """
+        challenge = self.challenge
+        if not isinstance(challenge, MfaCodeChallenge):
+            raise FlowStateError("the current step does not take an MFA code")
+        if mfa_type is not None and MfaType.parse(mfa_type) is not challenge.mfa_type:
+            raise FlowStateError(f"the current challenge is {challenge.mfa_type.value}")
+        await challenge.answer(code, client_metadata=client_metadata)
+
+    async def send_mfa_selection_answer(
+        self, answer: MfaType | str, client_metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Answer the current SELECT_MFA_TYPE (the seed's ``sendMFASelectionAnswer``).
+
+        Accepts ``SMS``/``SOFTWARE_TOKEN`` as the seed does, and the wire names. Raises
+        FlowStateError when the current challenge is not SELECT_MFA_TYPE.
+        """
+        challenge = self.challenge
+        if not isinstance(challenge, SelectMfaTypeChallenge):
+            raise FlowStateError("the current step is not SELECT_MFA_TYPE")
+        await challenge.select(answer, client_metadata=client_metadata)
+
+    # --- the driver ------------------------------------------------------------------------
+
+    def _build_challenge(self) -> Challenge:
+        machine = self._machine
+        assert machine.challenge_name is not None
+        try:
+            challenge = build_challenge(
+                machine.challenge_name, machine.challenge_parameters, machine.username
+            )
+        except ProtocolError:
+            machine.fail()
+            raise
+        challenge._bind(self, machine.step)
+        return challenge
+
+    async def _call(self, call: Call) -> dict[str, Any]:
+        logger.debug("sign-in step %s", call.operation)
+        return await self._pool.transport.call(call.operation, call.params)
+
+    def _metadata(self, override: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        return override if override is not None else self._client_metadata
+
+    def _after_auth_step(self, step: TokensStep | ChallengeStep) -> None:
+        self._machine.receive_auth_step(step)
+        if isinstance(step, TokensStep):
+            self._challenge = None
+            self._session = CognitoUserSession.from_authentication_result(
+                step.result, issued_at=self._pool.clock()
+            )
+        elif self._machine.phase is Phase.CHALLENGED:
+            self._challenge = self._build_challenge()
+
+    async def _start(self) -> None:
+        machine, pool = self._machine, self._pool
+        password = self._password
+        assert password is not None
+        try:
+            if self._auth_flow is AuthFlowType.USER_SRP_AUTH:
+                a = srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8))
+                big_a = await anyio.to_thread.run_sync(srp.client_public, a)
+                call = protocol.start_srp_auth(
+                    pool.app_client,
+                    machine.username,
+                    format(big_a, "x"),
+                    client_metadata=self._client_metadata,
+                    admin=self._admin,
+                )
+            else:
+                call = protocol.start_password_auth(
+                    pool.app_client,
+                    machine.username,
+                    password.get_secret_value(),
+                    auth_flow=self._auth_flow,
+                    client_metadata=self._client_metadata,
+                )
+            step = protocol.parse_auth_response(await self._call(call))
+            if isinstance(step, ChallengeStep) and step.name in INTERNAL_CHALLENGES:
+                if self._auth_flow is not AuthFlowType.USER_SRP_AUTH:
+                    raise ProtocolError("PASSWORD_VERIFIER without an SRP sign-in")
+                self._machine.receive_auth_step(step)
+                call = await self._password_verifier(step, password, a, big_a)
+                step = protocol.parse_auth_response(await self._call(call))
+            self._after_auth_step(step)
+        except srp.SrpError as exc:
+            machine.fail()
+            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from exc
+        except BaseException:
+            machine.fail()
+            raise
+        finally:
+            self._password = None  # not needed past the first factor
+
+    async def _password_verifier(
+        self, step: ChallengeStep, password: SecretStr, a: int, big_a: int
+    ) -> Call:
+        pool = self._pool
+        verifier = protocol.parse_password_verifier(step.parameters)
+        pool_name = srp.pool_name_of(pool.pool_id)
+        key = await anyio.to_thread.run_sync(
+            partial(
+                srp.client_key,
+                pool_name=pool_name,
+                user_id=verifier.user_id_for_srp,
+                password=password.get_secret_value(),
+                a=a,
+                big_a=big_a,
+                srp_b_hex=verifier.srp_b_hex,
+                salt_hex=verifier.salt_hex,
+            )
+        )
+        # TIMESTAMP is read now, as the proof is made: Cognito allows only a few seconds
+        timestamp = srp.format_timestamp(pool.clock())
+        signature = srp.password_claim_signature(
+            key, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
+        )
+        return protocol.respond_to_challenge(
+            pool.app_client,
+            "PASSWORD_VERIFIER",
+            session=step.session,
+            username=self._machine.username,
+            responses=protocol.password_verifier_responses(
+                secret_block=verifier.secret_block, signature=signature, timestamp=timestamp
+            ),
+            client_metadata=self._client_metadata,
+            admin=self._admin,
+        )
+
+    async def _answer(
+        self,
+        step: int,
+        responses: Mapping[str, str],
+        client_metadata: Mapping[str, str] | None,
+    ) -> None:
+        machine = self._machine
+        self._check_pool()
+        machine.send(Event.ANSWER, step=step)
+        name = machine.challenge_name
+        assert name is not None
+        call = protocol.respond_to_challenge(
+            self._pool.app_client,
+            name,
+            session=machine.session,
+            username=machine.username,
+            responses=responses,
+            client_metadata=self._metadata(client_metadata),
+            admin=self._admin,
+        )
+        await self._respond(call, retryable_for=name)
+
+    async def _respond(self, call: Call, *, retryable_for: str | None) -> None:
+        machine = self._machine
+        try:
+            response = await self._call(call)
+        except ServiceError as exc:
+            if retryable_for is not None and is_retryable_rejection(retryable_for, exc):
+                self._receive_or_fail(Event.REJECTED)
+                raise
+            machine.fail()
+            raise
+        except BaseException:
+            machine.fail()
+            raise
+        self._check_still_open()
+        try:
+            self._after_auth_step(protocol.parse_auth_response(response))
+        except BaseException:
+            machine.fail()
+            raise
+
+    def _receive_or_fail(self, event: Event) -> None:
+        self._check_still_open()
+        self._machine.receive(event)
+
+    def _check_still_open(self) -> None:
+        # another task may have failed the flow while our request was in flight
+        if self._machine.phase is Phase.FAILED:
+            raise FlowStateError("the flow was closed while a request was in flight")
+
+    def _check_pool(self) -> None:
+        if not self._pool.is_open:
+            raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
+
+    async def _associate(self, step: int) -> SoftwareTokenSecret:
+        from .totp import SoftwareTokenSecret
+
+        machine = self._machine
+        self._check_pool()
+        machine.send(Event.ASSOCIATE, step=step)
+        assert machine.session is not None
+        try:
+            response = await self._call(protocol.associate_software_token(machine.session))
+            secret_code, session = protocol.parse_associate_software_token(response)
+            secret = SoftwareTokenSecret(secret_code=SecretStr(secret_code))
+        except BaseException:
+            machine.fail()
+            raise
+        self._check_still_open()
+        if session is not None:
+            machine.session = session
+        machine.receive(Event.ASSOCIATED)
+        return secret
+
+    async def _verify(
+        self,
+        step: int,
+        code: str,
+        friendly_device_name: str | None,
+        client_metadata: Mapping[str, str] | None,
+    ) -> None:
+        machine = self._machine
+        self._check_pool()
+        machine.send(Event.VERIFY, step=step)
+        assert machine.session is not None
+        call = protocol.verify_software_token(machine.session, code, friendly_device_name)
+        try:
+            response = await self._call(call)
+        except (EnableSoftwareTokenMFA, CodeMismatch):
+            self._receive_or_fail(Event.REJECTED)  # a wrong code: verify again
+            raise
+        except BaseException:
+            machine.fail()
+            raise
+        self._check_still_open()
+        ok, session = protocol.parse_verify_software_token(response)
+        if session is not None:
+            machine.session = session
+        if not ok:
+            machine.receive(Event.REJECTED)
+            raise EnableSoftwareTokenMFA(
+                "VerifySoftwareToken answered Status ERROR",
+                code="EnableSoftwareTokenMFAException",
+                operation="VerifySoftwareToken",
+            )
+        machine.receive(Event.VERIFIED)
+        name = machine.challenge_name
+        assert name is not None
+        call = protocol.respond_to_challenge(
+            self._pool.app_client,
+            name,
+            session=machine.session,
+            username=machine.username,
+            responses={},
+            client_metadata=self._metadata(client_metadata),
+            admin=self._admin,
+        )
+        await self._respond(call, retryable_for=None)
+
+
+def default_random_bytes(count: int) -> bytes:
+    """Randomness for SRP secret exponents: the OS CSPRNG."""
+    return secrets.token_bytes(count)
+
+
+def default_clock() -> datetime:
+    """The time for SRP's TIMESTAMP and token expiry: the system clock, in UTC."""
+    return datetime.now(UTC)
+
+
+DEFAULT_CLOCK: Final[Callable[[], datetime]] = default_clock

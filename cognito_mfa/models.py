@@ -1,0 +1,191 @@
+"""Result values of a sign-in: the MFA factor names and the token session.
+
+:class:`MfaType` names the three second factors Cognito user pools offer, with the wire names
+of the botocore ``cognito-idp`` model (``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``, ``EMAIL_OTP``);
+:meth:`MfaType.parse` also takes the short names amazon-cognito-identity-js users write
+(``SMS``, ``SOFTWARE_TOKEN``) and Amplify's (``TOTP``, ``EMAIL``).
+
+:class:`CognitoUserSession` ports amazon-cognito-identity-js's ``CognitoUserSession``: the three
+tokens of an ``AuthenticationResult`` plus their expiry. The ID and access token claims are
+decoded **without verifying the signature** (hence the ``unverified_`` names): they are fine
+for showing a user's name, never for an authorisation decision; verify against the pool's JWKS
+for that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_serializer
+
+from .errors import InvalidInput, ProtocolError
+
+__all__ = ["CognitoUserSession", "MfaType", "NewDeviceMetadata", "decode_jwt_claims_unverified"]
+
+
+class MfaType(StrEnum):
+    """A second factor, by its Cognito wire name."""
+
+    SMS_MFA = "SMS_MFA"
+    SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"
+    EMAIL_OTP = "EMAIL_OTP"
+
+    @classmethod
+    def parse(cls, value: MfaType | str) -> MfaType:
+        """The factor named by ``value``: the enum, a wire name or a short name.
+
+        Accepted (case-insensitive): ``SMS_MFA``/``SMS``, ``SOFTWARE_TOKEN_MFA``/
+        ``SOFTWARE_TOKEN``/``TOTP``, ``EMAIL_OTP``/``EMAIL``/``EMAIL_MFA`` (the last is how
+        parts of the AWS docs spell it). Raises :class:`~cognito_mfa.errors.InvalidInput`.
+        """
+        if isinstance(value, MfaType):
+            return value
+        if not isinstance(value, str):
+            raise InvalidInput(f"an MFA type must be a string, not {type(value).__name__}")
+        found = _MFA_ALIASES.get(value.strip().upper())
+        if found is None:
+            allowed = ", ".join(sorted(_MFA_ALIASES))
+            raise InvalidInput(f"unknown MFA type {value!r}; expected one of {allowed}")
+        return found
+
+    @property
+    def code_length(self) -> int:
+        """Digits in this factor's code: 6 for SMS and TOTP, 8 for email (wire ref §9.6)."""
+        return 8 if self is MfaType.EMAIL_OTP else 6
+
+
+_MFA_ALIASES: dict[str, MfaType] = {
+    "SMS_MFA": MfaType.SMS_MFA,
+    "SMS": MfaType.SMS_MFA,
+    "SOFTWARE_TOKEN_MFA": MfaType.SOFTWARE_TOKEN_MFA,
+    "SOFTWARE_TOKEN": MfaType.SOFTWARE_TOKEN_MFA,
+    "TOTP": MfaType.SOFTWARE_TOKEN_MFA,
+    "EMAIL_OTP": MfaType.EMAIL_OTP,
+    "EMAIL": MfaType.EMAIL_OTP,
+    "EMAIL_MFA": MfaType.EMAIL_OTP,
+}
+
+
+def decode_jwt_claims_unverified(token: str) -> dict[str, Any]:
+    """The claims of a JWT, decoded WITHOUT checking its signature or expiry.
+
+    Raises :class:`~cognito_mfa.errors.ProtocolError` when the token is not a JWT. The message
+    never includes the token.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ProtocolError("token is not a JWT (expected three dot-separated parts)")
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise ProtocolError("token payload is not base64url JSON") from None
+    if not isinstance(claims, dict):
+        raise ProtocolError("token payload is not a JSON object")
+    return claims
+
+
+class NewDeviceMetadata(BaseModel):
+    """``AuthenticationResult.NewDeviceMetadata``: present when device tracking is on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_key: str
+    device_group_key: str
+
+
+class CognitoUserSession(BaseModel):
+    """The tokens of a completed sign-in.
+
+    The tokens are bearer secrets: they are :class:`~pydantic.SecretStr`, so ``repr`` and
+    ``str`` mask them; ``model_dump_json()`` writes them out in clear so a session can be stored
+    and reloaded with ``model_validate_json`` (store that JSON as you would a password).
+    """
+
+    # hide_input_in_errors: a validation error must not echo a token
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    id_token: SecretStr
+    access_token: SecretStr
+    refresh_token: SecretStr | None = None
+    token_type: str = "Bearer"
+    expires_at: AwareDatetime
+    """When the access token stops being accepted (issue time + ``ExpiresIn``)."""
+    new_device_metadata: NewDeviceMetadata | None = None
+
+    @field_serializer("id_token", "access_token", "refresh_token", when_used="json")
+    def _reveal(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+    @classmethod
+    def from_authentication_result(
+        cls,
+        result: Mapping[str, Any],
+        *,
+        issued_at: datetime,
+        previous_refresh_token: SecretStr | None = None,
+    ) -> CognitoUserSession:
+        """Build from Cognito's ``AuthenticationResult``; ``issued_at`` is the caller's clock.
+
+        A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
+        amazon-cognito-identity-js does. Raises ProtocolError when a token is missing.
+        """
+        try:
+            id_token = str(result["IdToken"])
+            access_token = str(result["AccessToken"])
+        except KeyError as exc:
+            raise ProtocolError(f"AuthenticationResult lacks {exc.args[0]}") from None
+        expires_in = result.get("ExpiresIn", 3600)
+        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+            raise ProtocolError("AuthenticationResult.ExpiresIn is not an integer")
+        refresh = result.get("RefreshToken")
+        device = result.get("NewDeviceMetadata")
+        return cls(
+            id_token=SecretStr(id_token),
+            access_token=SecretStr(access_token),
+            refresh_token=SecretStr(str(refresh)) if refresh else previous_refresh_token,
+            token_type=str(result.get("TokenType") or "Bearer"),
+            expires_at=issued_at + timedelta(seconds=expires_in),
+            new_device_metadata=(
+                NewDeviceMetadata(
+                    device_key=str(device["DeviceKey"]),
+                    device_group_key=str(device["DeviceGroupKey"]),
+                )
+                if isinstance(device, Mapping)
+                and "DeviceKey" in device
+                and "DeviceGroupKey" in device
+                else None
+            ),
+        )
+
+    @property
+    def unverified_id_claims(self) -> dict[str, Any]:
+        """The ID token's claims, decoded WITHOUT signature verification."""
+        return decode_jwt_claims_unverified(self.id_token.get_secret_value())
+
+    @property
+    def unverified_access_claims(self) -> dict[str, Any]:
+        """The access token's claims, decoded WITHOUT signature verification."""
+        return decode_jwt_claims_unverified(self.access_token.get_secret_value())
+
+    @property
+    def username(self) -> str | None:
+        """The user's internal name (``cognito:username`` / ``username`` claim), unverified."""
+        for claims, key in (
+            (self.unverified_access_claims, "username"),
+            (self.unverified_id_claims, "cognito:username"),
+        ):
+            value = claims.get(key)
+            if isinstance(value, str):
+                return value
+        return None
+
+    def is_valid(self, now: datetime) -> bool:
+        """Whether the access token is still within its lifetime at ``now`` (caller's clock)."""
+        return now < self.expires_at

@@ -1,0 +1,284 @@
+"""The public async face of a Cognito user pool app client: :class:`UserPool`.
+
+Ports the entry points of amazon-cognito-identity-js's ``CognitoUserPool`` / ``CognitoUser``
+(``authenticateUser``, ``refreshSession``) onto one shared
+:class:`~cognito_mfa.transport.Transport`.
+The pool holds configuration and the transport only, never a sign-in's state: any number of
+concurrent :class:`~cognito_mfa.AuthFlow` objects share one pool.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aiobotocore.config import AioConfig
+from pydantic import SecretStr
+
+from . import protocol
+from .errors import InvalidInput, PoolClosed, ProtocolError
+from .flow import DEFAULT_CLOCK, AuthFlow, FlowState, default_random_bytes
+from .models import CognitoUserSession
+from .protocol import AppClient, AuthFlowType, TokensStep
+from .transport import RetryPolicy, Transport
+
+if TYPE_CHECKING:
+    from .preferences import MfaSettings, UserData
+    from .user import CognitoUser
+
+__all__ = ["UserPool"]
+
+_POOL_ID = re.compile(r"([\w-]+)_[0-9a-zA-Z]+")
+
+
+def _check_text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string")
+    return value
+
+
+def _check_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidInput("client_metadata must map strings to strings")
+    return value
+
+
+class UserPool:
+    """A Cognito user pool seen through one app client.
+
+    ``async with UserPool(pool_id, client_id) as pool:`` opens the one ``cognito-idp`` client
+    the pool owns for its lifetime, shared by every flow started from it. The region comes from
+    the pool id (``us-east-1_Abc123``) unless given. ``endpoint_url`` points at the emulator or
+    any compatible server. No AWS credentials are needed to sign users in; the ``admin_*``
+    methods need IAM credentials (the ``aws_*`` arguments, a profile, or the environment).
+
+    ``clock`` and ``random_bytes`` are the time (SRP TIMESTAMP, token expiry) and randomness
+    (SRP secret exponents) the pool's flows use; tests inject them, everyone else keeps the
+    defaults (the system UTC clock, the OS CSPRNG).
+    """
+
+    def __init__(
+        self,
+        pool_id: str,
+        client_id: str,
+        client_secret: str | SecretStr | None = None,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        botocore_config: AioConfig | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile_name: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] | None = None,
+        random_bytes: Callable[[int], bytes] | None = None,
+    ) -> None:
+        match = _POOL_ID.fullmatch(_check_text(pool_id, "pool_id"))
+        if match is None:
+            raise InvalidInput("pool_id must look like '<region>_<id>', e.g. 'us-east-1_Abc123'")
+        _check_text(client_id, "client_id")
+        if isinstance(client_secret, str):
+            client_secret = SecretStr(client_secret)
+        if client_secret is not None and not client_secret.get_secret_value():
+            raise InvalidInput("client_secret must be non-empty when given")
+        self.pool_id = pool_id
+        self.client_id = client_id
+        self.client_secret: SecretStr | None = client_secret
+        self.region = region or match.group(1)
+        self.endpoint_url = endpoint_url
+        self.clock: Callable[[], datetime] = clock or DEFAULT_CLOCK
+        self.random_bytes: Callable[[int], bytes] = random_bytes or default_random_bytes
+        self.app_client = AppClient(pool_id, client_id, client_secret)
+        self.transport = Transport(
+            region=self.region,
+            endpoint_url=endpoint_url,
+            botocore_config=botocore_config,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+            profile_name=profile_name,
+            retry_policy=retry_policy,
+        )
+
+    def __repr__(self) -> str:
+        return f"<UserPool {self.pool_id} client={self.client_id} region={self.region}>"
+
+    async def __aenter__(self) -> UserPool:
+        await self.transport.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pool's client. Flows still in progress fail with PoolClosed."""
+        await self.transport.aclose()
+
+    @property
+    def is_open(self) -> bool:
+        return self.transport.is_open
+
+    def _require_open(self) -> None:
+        if not self.transport.is_open:
+            raise PoolClosed("the pool is not open: use 'async with UserPool(...) as pool'")
+
+    # --- sign-in -------------------------------------------------------------------------
+
+    def sign_in(
+        self,
+        username: str,
+        password: str | SecretStr,
+        *,
+        auth_flow: AuthFlowType | str = AuthFlowType.USER_SRP_AUTH,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> AuthFlow:
+        """Start a sign-in (nothing is sent until the flow is iterated).
+
+        ``username`` may be any alias the pool accepts (email, phone, preferred username).
+        ``auth_flow`` is ``USER_SRP_AUTH`` (default; the password never leaves the process) or
+        ``USER_PASSWORD_AUTH``. ``client_metadata`` goes to every call that accepts it.
+
+        Raises InvalidInput (empty username or password, another auth flow) and PoolClosed
+        at once; the flow's iteration raises the rest.
+        """
+        flow = AuthFlowType(auth_flow) if _is_flow(auth_flow) else None
+        if flow not in (AuthFlowType.USER_SRP_AUTH, AuthFlowType.USER_PASSWORD_AUTH):
+            raise InvalidInput("auth_flow must be USER_SRP_AUTH or USER_PASSWORD_AUTH")
+        return self._flow(username, password, flow, admin=False, client_metadata=client_metadata)
+
+    def admin_sign_in(
+        self,
+        username: str,
+        password: str | SecretStr,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> AuthFlow:
+        """Start an ADMIN_USER_PASSWORD_AUTH sign-in (AdminInitiateAuth; needs IAM credentials).
+
+        The same challenges follow, answered with AdminRespondToAuthChallenge. Raises as
+        :meth:`sign_in`.
+        """
+        return self._flow(
+            username,
+            password,
+            AuthFlowType.ADMIN_USER_PASSWORD_AUTH,
+            admin=True,
+            client_metadata=client_metadata,
+        )
+
+    def _flow(
+        self,
+        username: str,
+        password: str | SecretStr,
+        auth_flow: AuthFlowType,
+        *,
+        admin: bool,
+        client_metadata: Mapping[str, str] | None,
+    ) -> AuthFlow:
+        _check_text(username, "username")
+        secret = password if isinstance(password, SecretStr) else None
+        if secret is None:
+            secret = SecretStr(_check_text(password, "password"))
+        elif not secret.get_secret_value():
+            raise InvalidInput("password must be a non-empty string")
+        self._require_open()
+        return AuthFlow(
+            self,
+            username=username,
+            password=secret,
+            auth_flow=auth_flow,
+            admin=admin,
+            client_metadata=_check_metadata(client_metadata),
+        )
+
+    def resume(self, state: FlowState | str | bytes) -> AuthFlow:
+        """Continue a flow saved with ``flow.state`` (the model or its JSON).
+
+        Raises InvalidInput when the state is malformed or belongs to another pool or app
+        client, PoolClosed when the pool is not open. An expired state fails on its first
+        answer with SessionExpired.
+        """
+        if isinstance(state, str | bytes):
+            try:
+                state = FlowState.model_validate_json(state)
+            except ValueError:
+                raise InvalidInput("not a saved sign-in state") from None
+        if not isinstance(state, FlowState):
+            raise InvalidInput("not a saved sign-in state")
+        if state.pool_id != self.pool_id or state.client_id != self.client_id:
+            raise InvalidInput("the saved state belongs to another pool or app client")
+        self._require_open()
+        return AuthFlow._from_state(self, state)
+
+    async def refresh(
+        self,
+        session: CognitoUserSession,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> CognitoUserSession:
+        """New ID and access tokens from the session's refresh token (REFRESH_TOKEN_AUTH).
+
+        The refresh token is kept (Cognito does not send a new one). Raises InvalidInput (no
+        refresh token), TokenRevoked (refresh token expired or revoked: sign in again),
+        NotAuthorized, other service and transport errors, PoolClosed.
+        """
+        if not isinstance(session, CognitoUserSession):
+            raise InvalidInput("session must be a CognitoUserSession")
+        if session.refresh_token is None:
+            raise InvalidInput("the session has no refresh token")
+        self._require_open()
+        username = session.username if self.client_secret is not None else None
+        call = protocol.refresh_tokens(
+            self.app_client,
+            session.refresh_token.get_secret_value(),
+            username=username,
+            client_metadata=_check_metadata(client_metadata),
+        )
+        response = await self.transport.call(call.operation, call.params)
+        step = protocol.parse_auth_response(response)
+        if not isinstance(step, TokensStep):
+            raise ProtocolError(f"refresh answered with a challenge ({step.name})")
+        return CognitoUserSession.from_authentication_result(
+            step.result, issued_at=self.clock(), previous_refresh_token=session.refresh_token
+        )
+
+    # --- users ---------------------------------------------------------------------------
+
+    def user(self, session: CognitoUserSession) -> CognitoUser:
+        """The signed-in user of ``session`` (MFA preferences, TOTP setup, user data)."""
+        from .user import CognitoUser
+
+        return CognitoUser(self, session)
+
+    async def admin_set_user_mfa_preference(
+        self,
+        username: str,
+        *,
+        sms: MfaSettings | None = None,
+        software_token: MfaSettings | None = None,
+        email: MfaSettings | None = None,
+    ) -> None:
+        """AdminSetUserMFAPreference (needs IAM credentials); see
+        :func:`cognito_mfa.user.admin_set_user_mfa_preference` for the settings accepted."""
+        from .user import admin_set_user_mfa_preference
+
+        await admin_set_user_mfa_preference(
+            self, username, sms=sms, software_token=software_token, email=email
+        )
+
+    async def admin_get_user(self, username: str) -> UserData:
+        """AdminGetUser (needs IAM credentials): attributes, status and MFA settings."""
+        from .user import admin_get_user
+
+        return await admin_get_user(self, username)
+
+
+def _is_flow(value: object) -> bool:
+    return isinstance(value, str) and value in AuthFlowType.__members__

@@ -1,0 +1,175 @@
+"""pytest fixtures for the Cognito emulator, registered as the ``cognito_mfa`` pytest11 plugin.
+
+Installed with cognito-mfa, so any test suite gets them without a ``conftest.py``. Every
+fixture is function-scoped and starts from an empty emulator.
+
+==========================  ===========================================================
+``cognito_emulator``        an :class:`~cognito_mfa.testing.Emulator` mounted in-process with
+                            respx (see :func:`~cognito_mfa.testing.mount`): aioboto3 clients
+                            built with ``config=httpx_client_config()`` and
+                            ``endpoint_url=EMULATOR_ENDPOINT`` talk to it.
+``cognito_emulator_kwargs`` ``{}``; override it to pass options to ``Emulator(...)``.
+``cognito_client``          (async) an aioboto3 ``cognito-idp`` client on the mounted emulator,
+                            with fake credentials (``testing``) and no retries.
+``cognito_seeder``          (async) a :class:`~cognito_mfa.testing.seed.Seeder` on that client,
+                            on the emulator's clock.
+``cognito_pool``            (async) a :class:`~cognito_mfa.testing.seed.SeededPool`: a pool with
+                            MFA OPTIONAL and SMS, TOTP and e-mail codes available, and an app
+                            client without a secret allowing SRP, password, admin-password and
+                            refresh sign-in.
+``cognito_user_factory``    (async) ``await cognito_user_factory(username=None,
+                            password=DEFAULT_PASSWORD, *, phone=None, email=None, totp=False,
+                            mfa=(), preferred=None, pool=None)`` → a confirmed
+                            :class:`~cognito_mfa.testing.seed.SeededUser` in ``cognito_pool``
+                            (or ``pool``); ``totp=True`` enrols and verifies a software token and
+                            the user's ``totp_secret`` holds its base32 secret.
+``cognito_outbox``          the list of :class:`~cognito_mfa.testing.SentMessage` (SMS and e-mail
+                            codes) the mounted emulator has sent, live.
+``cognito_server``          an :class:`~cognito_mfa.testing.EmulatorServer` with its own fresh
+                            emulator on a free loopback port (``.url``, ``.emulator``).
+==========================  ===========================================================
+
+Example::
+
+    async def test_sign_in(cognito_pool, cognito_user_factory, cognito_outbox):
+        user = await cognito_user_factory(phone="+15555550100", mfa=["SMS"])
+        ...  # sign in against EMULATOR_ENDPOINT; the SMS code is cognito_outbox[-1].code
+
+The async fixtures use pytest-asyncio when it is installed (any loop scope: they are
+function-scoped); without it they are plain pytest fixtures, for anyio's pytest plugin.
+Heavy imports happen inside the fixtures, so loading the plugin costs nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from .seed import MfaFactor, SeededPool, SeededUser, Seeder
+    from .server import EmulatorServer
+    from .service import Emulator, SentMessage
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+try:
+    import pytest_asyncio
+
+    _async_fixture = cast(Callable[[_F], _F], pytest_asyncio.fixture)
+except ImportError:  # pragma: no cover - depends on the environment
+    _async_fixture = cast(Callable[[_F], _F], pytest.fixture)
+
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "cognito_client",
+    "cognito_emulator",
+    "cognito_emulator_kwargs",
+    "cognito_outbox",
+    "cognito_pool",
+    "cognito_seeder",
+    "cognito_server",
+    "cognito_user_factory",
+]
+
+#: The password :func:`cognito_user_factory` gives users unless told otherwise.
+DEFAULT_PASSWORD: Final = "Correct-Horse-9"
+
+UserFactory = Callable[..., Awaitable["SeededUser"]]
+
+
+@pytest.fixture
+def cognito_emulator_kwargs() -> dict[str, Any]:
+    """Keyword arguments for the ``cognito_emulator``'s ``Emulator(...)``; override to change."""
+    return {}
+
+
+@pytest.fixture
+def cognito_emulator(cognito_emulator_kwargs: dict[str, Any]) -> Iterator[Emulator]:
+    """A fresh emulator, answering Cognito requests in-process through respx."""
+    from .mock import mount
+    from .service import Emulator
+
+    emulator = Emulator(**cognito_emulator_kwargs)
+    with mount(emulator):
+        yield emulator
+
+
+@_async_fixture
+async def cognito_client(cognito_emulator: Emulator) -> AsyncIterator[Any]:
+    """An aioboto3 ``cognito-idp`` client on the mounted emulator (fake credentials)."""
+    import aioboto3
+
+    from .mock import EMULATOR_ENDPOINT, httpx_client_config
+
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    async with session.client(
+        "cognito-idp",
+        endpoint_url=EMULATOR_ENDPOINT,
+        config=httpx_client_config(retries={"total_max_attempts": 1}),
+    ) as client:
+        yield client
+
+
+@_async_fixture
+async def cognito_seeder(cognito_client: Any, cognito_emulator: Emulator) -> Seeder:
+    """A :class:`Seeder` on ``cognito_client``, computing TOTP codes on the emulator's clock."""
+    from .seed import Seeder
+
+    return Seeder(cognito_client, clock=cognito_emulator.now)
+
+
+@_async_fixture
+async def cognito_pool(cognito_seeder: Seeder) -> SeededPool:
+    """A pool (MFA OPTIONAL; SMS, TOTP, e-mail available) and an app client without secret."""
+    return await cognito_seeder.create_pool_and_client()
+
+
+@_async_fixture
+async def cognito_user_factory(cognito_seeder: Seeder, cognito_pool: SeededPool) -> UserFactory:
+    """``await cognito_user_factory(...)`` → a confirmed :class:`SeededUser` (module docstring)."""
+    numbers = itertools.count(1)
+
+    async def create(
+        username: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        totp: bool = False,
+        mfa: Sequence[MfaFactor] = (),
+        preferred: MfaFactor | None = None,
+        pool: SeededPool | None = None,
+    ) -> SeededUser:
+        return await cognito_seeder.create_user(
+            pool or cognito_pool,
+            username or f"user{next(numbers)}",
+            password,
+            phone=phone,
+            email=email,
+            totp=totp,
+            mfa=mfa,
+            preferred=preferred,
+        )
+
+    return create
+
+
+@pytest.fixture
+def cognito_outbox(cognito_emulator: Emulator) -> list[SentMessage]:
+    """The SMS and e-mail codes the mounted emulator has sent (the live list)."""
+    return cognito_emulator.messages
+
+
+@pytest.fixture
+def cognito_server() -> Iterator[EmulatorServer]:
+    """A fresh emulator served on a free loopback port; stopped (threads joined) afterwards."""
+    from .server import EmulatorServer
+    from .service import Emulator
+
+    with EmulatorServer(Emulator()) as server:
+        yield server

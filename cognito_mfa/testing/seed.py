@@ -1,0 +1,283 @@
+"""Seeding user pools, app clients and users through Cognito's own admin and user API.
+
+:class:`Seeder` wraps an aioboto3 ``cognito-idp`` client (with any credentials: the emulator
+accepts any SigV4 signature) and calls only real Cognito operations (CreateUserPool,
+SetUserPoolMfaConfig, CreateUserPoolClient, AdminCreateUser, AdminSetUserPassword,
+AdminInitiateAuth, AssociateSoftwareToken, VerifySoftwareToken, AdminSetUserMFAPreference, ...),
+so the same seeding works against the emulator (either front), moto or AWS itself. Source: the
+Cognito API reference for each operation and ``reference/cognito-wire.md``.
+
+The TOTP code that verifies an enrolment is computed from the ``clock`` given to the seeder
+(pass ``emulator.now`` when the emulator's clock is not the wall clock) and taken from the
+*previous* 30-second step, which Cognito accepts (±1 step): a test that signs in right after
+seeding can then use the current step's code without it counting as a reused code.
+
+Usage::
+
+    seeder = Seeder(client, clock=emulator.now)
+    pool = await seeder.create_pool_and_client()
+    user = await seeder.create_user(pool, "alice", "Passw0rd!", phone="+15555550100", totp=True)
+    user.totp_secret  # base32, for pyotp
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import pyotp
+
+from ..protocol import secret_hash
+
+__all__ = ["DEFAULT_AUTH_FLOWS", "SeededPool", "SeededUser", "Seeder"]
+
+MfaFactor = Literal["SMS", "TOTP", "EMAIL"]
+
+#: Every flow the library and the tests use.
+DEFAULT_AUTH_FLOWS: Final = (
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+)
+_TOTP_STEP: Final = 30
+# Any role ARN will do for the emulator and moto; AWS needs a real one (pass sms_role_arn).
+_SMS_ROLE_ARN: Final = "arn:aws:iam::123456789012:role/cognito-mfa-sms"
+
+
+@dataclass(frozen=True)
+class SeededPool:
+    """A user pool and one app client in it."""
+
+    pool_id: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def region(self) -> str:
+        """The region part of the pool id (``us-east-1_AbC`` → ``us-east-1``)."""
+        return self.pool_id.split("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    """A confirmed user with a permanent password (and, when asked, an enrolled TOTP)."""
+
+    username: str
+    password: str = field(repr=False)
+    sub: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    totp_secret: str | None = field(default=None, repr=False)
+
+    def totp_code(self, at: float) -> str:
+        """The TOTP code at time ``at`` (seconds since the epoch)."""
+        if self.totp_secret is None:
+            raise ValueError(f"user {self.username!r} has no TOTP enrolled")
+        return pyotp.TOTP(self.totp_secret).at(int(at))
+
+
+class Seeder:
+    """Create pools, clients and users over the Cognito API (see the module docstring)."""
+
+    def __init__(self, client: Any, *, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.clock = clock
+
+    async def create_pool(
+        self,
+        name: str = "cognito-mfa-test",
+        *,
+        mfa: Literal["OFF", "ON", "OPTIONAL"] = "OPTIONAL",
+        sms: bool = True,
+        totp: bool = True,
+        email: bool = True,
+        username_attributes: Sequence[str] = (),
+        sms_role_arn: str = _SMS_ROLE_ARN,
+    ) -> str:
+        """CreateUserPool then SetUserPoolMfaConfig; returns the pool id.
+
+        Defaults: MFA OPTIONAL with SMS, TOTP and e-mail codes all available.
+        """
+        create: dict[str, Any] = {"PoolName": name, "MfaConfiguration": "OFF"}
+        if username_attributes:
+            create["UsernameAttributes"] = list(username_attributes)
+        response = await self.client.create_user_pool(**create)
+        pool_id: str = response["UserPool"]["Id"]
+        config: dict[str, Any] = {"UserPoolId": pool_id, "MfaConfiguration": mfa}
+        if sms:
+            config["SmsMfaConfiguration"] = {
+                "SmsAuthenticationMessage": "Your sign-in code is {####}",
+                "SmsConfiguration": {"SnsCallerArn": sms_role_arn, "ExternalId": "cognito-mfa"},
+            }
+        config["SoftwareTokenMfaConfiguration"] = {"Enabled": totp}
+        if email:
+            config["EmailMfaConfiguration"] = {
+                "Message": "Your sign-in code is {####}",
+                "Subject": "Your sign-in code",
+            }
+        if mfa != "OFF" or sms or totp or email:
+            await self.client.set_user_pool_mfa_config(**config)
+        return pool_id
+
+    async def create_client(
+        self,
+        pool_id: str,
+        name: str = "app",
+        *,
+        generate_secret: bool = False,
+        auth_flows: Sequence[str] = DEFAULT_AUTH_FLOWS,
+        session_validity_minutes: int = 3,
+    ) -> SeededPool:
+        """CreateUserPoolClient; returns the pool id with the client's id (and secret)."""
+        response = await self.client.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=name,
+            GenerateSecret=generate_secret,
+            ExplicitAuthFlows=list(auth_flows),
+            AuthSessionValidity=session_validity_minutes,
+        )
+        app = response["UserPoolClient"]
+        return SeededPool(pool_id, app["ClientId"], app.get("ClientSecret"))
+
+    async def create_pool_and_client(
+        self,
+        name: str = "cognito-mfa-test",
+        *,
+        mfa: Literal["OFF", "ON", "OPTIONAL"] = "OPTIONAL",
+        generate_secret: bool = False,
+        **pool_options: Any,
+    ) -> SeededPool:
+        """:meth:`create_pool` then :meth:`create_client` with their defaults."""
+        pool_id = await self.create_pool(name, mfa=mfa, **pool_options)
+        return await self.create_client(pool_id, generate_secret=generate_secret)
+
+    async def create_user(
+        self,
+        pool: SeededPool,
+        username: str,
+        password: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        totp: bool = False,
+        mfa: Sequence[MfaFactor] = (),
+        preferred: MfaFactor | None = None,
+    ) -> SeededUser:
+        """A confirmed user with a permanent password.
+
+        ``phone``/``email`` are set as verified attributes. ``totp=True`` enrols and verifies a
+        software token (see :meth:`enrol_totp`). ``mfa`` enables the listed factors with
+        AdminSetUserMFAPreference, and ``preferred`` marks one of them preferred (``"TOTP"``
+        implies ``totp=True``).
+        """
+        user_attributes = [{"Name": k, "Value": v} for k, v in (attributes or {}).items()]
+        if phone is not None:
+            user_attributes += [
+                {"Name": "phone_number", "Value": phone},
+                {"Name": "phone_number_verified", "Value": "true"},
+            ]
+        if email is not None:
+            user_attributes += [
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ]
+        created = await self.client.admin_create_user(
+            UserPoolId=pool.pool_id,
+            Username=username,
+            UserAttributes=user_attributes,
+            MessageAction="SUPPRESS",
+        )
+        sub = next(
+            (a["Value"] for a in created["User"].get("Attributes", []) if a["Name"] == "sub"),
+            None,
+        )
+        await self.client.admin_set_user_password(
+            UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True
+        )
+        factors = set(mfa) | ({preferred} if preferred else set())
+        secret = None
+        if totp or "TOTP" in factors:
+            secret = await self.enrol_totp(pool, username, password)
+        if factors:
+            await self.set_mfa(pool, username, enabled=factors, preferred=preferred)
+        return SeededUser(username, password, sub, phone, email, secret)
+
+    async def set_mfa(
+        self,
+        pool: SeededPool,
+        username: str,
+        *,
+        enabled: Sequence[MfaFactor] | set[MfaFactor],
+        preferred: MfaFactor | None = None,
+    ) -> None:
+        """AdminSetUserMFAPreference: enable exactly ``enabled``, mark ``preferred``."""
+        settings = {
+            "SMS": "SMSMfaSettings",
+            "TOTP": "SoftwareTokenMfaSettings",
+            "EMAIL": "EmailMfaSettings",
+        }
+        request: dict[str, Any] = {"UserPoolId": pool.pool_id, "Username": username}
+        for factor, key in settings.items():
+            request[key] = {"Enabled": factor in enabled, "PreferredMfa": factor == preferred}
+        await self.client.admin_set_user_mfa_preference(**request)
+
+    async def enrol_totp(self, pool: SeededPool, username: str, password: str) -> str:
+        """Associate and verify a software token for the user; returns its base32 secret.
+
+        Signs in with ADMIN_USER_PASSWORD_AUTH: with tokens it uses the access token; when the
+        pool requires MFA the sign-in answers MFA_SETUP and the Session path is used. It does
+        not make TOTP enabled or preferred (see :meth:`set_mfa`).
+        """
+        parameters = {"USERNAME": username, "PASSWORD": password}
+        if pool.client_secret is not None:
+            parameters["SECRET_HASH"] = secret_hash(username, pool.client_id, pool.client_secret)
+        signed_in = await self.client.admin_initiate_auth(
+            UserPoolId=pool.pool_id,
+            ClientId=pool.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters=parameters,
+        )
+        if "AuthenticationResult" in signed_in:
+            access_token = signed_in["AuthenticationResult"]["AccessToken"]
+            associated = await self.client.associate_software_token(AccessToken=access_token)
+            secret: str = associated["SecretCode"]
+            verified = await self.client.verify_software_token(
+                AccessToken=access_token, UserCode=self._enrolment_code(secret)
+            )
+            _check_verified(verified)
+            return secret
+        if signed_in.get("ChallengeName") != "MFA_SETUP":
+            raise RuntimeError(
+                f"cannot enrol TOTP for {username!r}: sign-in answered "
+                f"{signed_in.get('ChallengeName')!r} instead of tokens or MFA_SETUP"
+            )
+        associated = await self.client.associate_software_token(Session=signed_in["Session"])
+        secret = associated["SecretCode"]
+        verified = await self.client.verify_software_token(
+            Session=associated["Session"], UserCode=self._enrolment_code(secret)
+        )
+        _check_verified(verified)
+        responses = {"USERNAME": username}
+        if pool.client_secret is not None:
+            responses["SECRET_HASH"] = parameters["SECRET_HASH"]
+        await self.client.admin_respond_to_auth_challenge(
+            UserPoolId=pool.pool_id,
+            ClientId=pool.client_id,
+            ChallengeName="MFA_SETUP",
+            Session=verified["Session"],
+            ChallengeResponses=responses,
+        )
+        return secret
+
+    def _enrolment_code(self, secret: str) -> str:
+        # The previous step: accepted (±1 step), and leaves the current step unused.
+        return pyotp.TOTP(secret).at(int(self.clock()) - _TOTP_STEP)
+
+
+def _check_verified(response: Mapping[str, Any]) -> None:
+    if response.get("Status") != "SUCCESS":
+        raise RuntimeError("VerifySoftwareToken did not answer SUCCESS")

@@ -1,0 +1,375 @@
+"""A signed-in user's MFA management: the rest of amazon-cognito-identity-js's ``CognitoUser``.
+
+Ports ``associateSoftwareToken``, ``verifySoftwareToken``, ``setUserMfaPreference``,
+``getUserData``, the deprecated ``enableMFA`` / ``disableMFA`` / ``getMFAOptions`` and
+``globalSignOut`` (wire reference §8) as coroutines with typed results, plus the server-side
+``AdminSetUserMFAPreference`` / ``AdminGetUser`` for services holding IAM credentials.
+Operations: Cognito API reference, AssociateSoftwareToken, VerifySoftwareToken,
+SetUserMFAPreference, SetUserSettings, GetUser, GlobalSignOut, AdminSetUserMFAPreference,
+AdminGetUser.
+
+Every user operation is authorised by the session's access token. When Cognito says the
+access token has expired, the session is renewed once through ``pool.refresh`` (the refresh
+token) and the call is repeated; ``user.session`` then holds the new tokens, to be stored by
+the caller. When the refresh token itself is expired or revoked, :class:`TokenRevoked` says
+to sign in again.
+
+Request building and answer parsing are pure (:mod:`cognito_mfa.preferences`); this module
+only validates input, sends, and refreshes.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any, Final, Protocol
+
+import anyio
+from pydantic import SecretStr, ValidationError
+
+from .errors import (
+    EnableSoftwareTokenMFA,
+    InvalidInput,
+    NotAuthorized,
+    ProtocolError,
+    TokenRevoked,
+)
+from .models import CognitoUserSession
+from .preferences import (
+    MfaOption,
+    MfaSettings,
+    UserData,
+    legacy_mfa_options,
+    mfa_preference_params,
+    parse_mfa_options,
+    parse_user_data,
+)
+from .totp import SoftwareTokenSecret
+from .transport import Transport
+
+__all__ = ["CognitoUser", "PoolLike", "admin_get_user", "admin_set_user_mfa_preference"]
+
+# Cognito's message for an access token past its ``exp`` (errors.py maps it to TokenRevoked,
+# together with revoked tokens, which a refresh cannot help).
+_ACCESS_TOKEN_EXPIRED: Final = re.compile(r"Access Token has expired", re.IGNORECASE)
+_TOTP_CODE: Final = re.compile(r"[0-9]{6}")
+_MAX_DEVICE_NAME: Final = 1024  # DeviceNameType, 1-1024
+_MAX_USERNAME: Final = 128  # UsernameType, 1-128
+
+
+class PoolLike(Protocol):
+    """What :class:`CognitoUser` needs from a :class:`~cognito_mfa.UserPool`."""
+
+    @property
+    def transport(self) -> Transport: ...
+
+    @property
+    def pool_id(self) -> str: ...
+
+    async def refresh(self, session: CognitoUserSession, /) -> CognitoUserSession: ...
+
+
+def _check_totp_code(code: str) -> str:
+    if not isinstance(code, str) or not _TOTP_CODE.fullmatch(code):
+        raise InvalidInput("a TOTP code is exactly 6 digits")
+    return code
+
+
+def _check_username(username: str) -> str:
+    if not isinstance(username, str) or not username.strip() or len(username) > _MAX_USERNAME:
+        raise InvalidInput("username must be a non-empty string of at most 128 characters")
+    return username
+
+
+class CognitoUser:
+    """A signed-in user: MFA enrolment and preferences, authorised by the session's tokens.
+
+    Get one from ``pool.user(session)``. Methods are coroutines; the pool must be open.
+    Several tasks may use one ``CognitoUser`` at once: a token refresh is done once for all.
+    """
+
+    def __init__(self, pool: PoolLike, session: CognitoUserSession) -> None:
+        if not isinstance(session, CognitoUserSession):
+            raise InvalidInput("session must be a CognitoUserSession")
+        self._pool = pool
+        self._session = session
+        self._refresh_lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CognitoUser pool_id={self._pool.pool_id!r}>"
+
+    @property
+    def session(self) -> CognitoUserSession:
+        """The current tokens; replaced after an automatic refresh (store it again then)."""
+        return self._session
+
+    # --- the one authorised-call path -----------------------------------------------------
+
+    async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        session = self._session
+        try:
+            return await self._pool.transport.call(
+                operation, {**params, "AccessToken": session.access_token.get_secret_value()}
+            )
+        except TokenRevoked as exc:
+            if not _ACCESS_TOKEN_EXPIRED.search(exc.message):
+                raise  # revoked (e.g. after a global sign-out): a refresh would be refused too
+            await self._refresh_after(session, exc)
+        # once only: a second expiry right after a refresh is reported, not looped on
+        return await self._pool.transport.call(
+            operation, {**params, "AccessToken": self._session.access_token.get_secret_value()}
+        )
+
+    async def _refresh_after(self, stale: CognitoUserSession, cause: TokenRevoked) -> None:
+        async with self._refresh_lock:
+            if self._session is not stale:
+                return  # another task refreshed while we waited
+            if stale.refresh_token is None:
+                raise TokenRevoked(
+                    "the access token has expired and the session has no refresh token: "
+                    "sign in again",
+                    code=cause.error_code,
+                    operation=cause.operation,
+                    request_id=cause.request_id,
+                    status=cause.status,
+                ) from cause
+            try:
+                self._session = await self._pool.refresh(stale)
+            except NotAuthorized as exc:
+                raise TokenRevoked(
+                    "the access token has expired and the refresh token was refused "
+                    f"({exc.message or exc.error_code}): sign in again",
+                    code=exc.error_code,
+                    operation=exc.operation,
+                    request_id=exc.request_id,
+                    status=exc.status,
+                ) from exc
+
+    # --- TOTP enrolment -------------------------------------------------------------------
+
+    async def associate_software_token(self) -> SoftwareTokenSecret:
+        """Start TOTP enrolment: Cognito creates a secret for the user's authenticator app.
+
+        Show it with :meth:`SoftwareTokenSecret.provisioning_uri` or a ``qr_*`` method, then
+        confirm with :meth:`verify_software_token`. The factor stays off until verified and
+        enabled with :meth:`set_user_mfa_preference`.
+
+        Raises: :class:`~cognito_mfa.errors.SoftwareTokenMFANotFound` (TOTP not enabled on the
+        pool), :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`,
+        :class:`~cognito_mfa.errors.ConcurrentModification`,
+        :class:`~cognito_mfa.errors.InvalidParameter`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`,
+        :class:`~cognito_mfa.errors.ProtocolError` (no usable ``SecretCode`` in the answer),
+        :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        response = await self._call("AssociateSoftwareToken", {})
+        secret = response.get("SecretCode")
+        if not isinstance(secret, str):
+            raise ProtocolError("AssociateSoftwareToken answer lacks SecretCode")
+        try:
+            return SoftwareTokenSecret(secret_code=SecretStr(secret))
+        except ValidationError:
+            raise ProtocolError("AssociateSoftwareToken SecretCode is not base32") from None
+
+    async def verify_software_token(
+        self, code: str, friendly_device_name: str | None = None
+    ) -> None:
+        """Confirm TOTP enrolment with a code from the authenticator app.
+
+        ``code`` is the 6-digit code; ``friendly_device_name`` (optional, 1-1024 characters)
+        names the authenticator in the user's settings.
+
+        Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: the code is not 6
+        digits, an empty or too long device name),
+        :class:`~cognito_mfa.errors.EnableSoftwareTokenMFA` (a wrong code, or Cognito answered
+        ``Status: ERROR``, e.g. clock skew or too many tries),
+        :class:`~cognito_mfa.errors.CodeMismatch`,
+        :class:`~cognito_mfa.errors.SoftwareTokenMFANotFound` (no associated token),
+        :class:`~cognito_mfa.errors.TooManyRequests`,
+        :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`,
+        :class:`~cognito_mfa.errors.InvalidParameter`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        _check_totp_code(code)
+        params: dict[str, Any] = {"UserCode": code}
+        if friendly_device_name is not None:
+            if (
+                not isinstance(friendly_device_name, str)
+                or not friendly_device_name.strip()
+                or len(friendly_device_name) > _MAX_DEVICE_NAME
+            ):
+                raise InvalidInput("friendly_device_name must be 1 to 1024 characters")
+            params["FriendlyDeviceName"] = friendly_device_name
+        response = await self._call("VerifySoftwareToken", params)
+        status = response.get("Status")
+        if status == "SUCCESS":
+            return
+        if status == "ERROR":
+            # Cognito's second failure form: HTTP 200 with Status ERROR (wire reference §7.2)
+            raise EnableSoftwareTokenMFA(
+                "VerifySoftwareToken answered Status ERROR (clock skew or too many attempts)",
+                code="EnableSoftwareTokenMFAException",
+                operation="VerifySoftwareToken",
+            )
+        raise ProtocolError("VerifySoftwareToken answered no known Status")
+
+    # --- preferences ----------------------------------------------------------------------
+
+    async def set_user_mfa_preference(
+        self,
+        sms: MfaSettings | None = None,
+        software_token: MfaSettings | None = None,
+        email: MfaSettings | None = None,
+    ) -> None:
+        """Enable, disable or prefer factors; ``None`` leaves a factor as it is.
+
+        Checked before sending: each argument is an :class:`MfaSettings` or ``None``, at
+        least one is given and at most one is preferred.
+
+        Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending),
+        :class:`~cognito_mfa.errors.InvalidParameter` (e.g. enabling TOTP before
+        :meth:`verify_software_token` succeeded: ``User does not have delivery config set to
+        turn on SOFTWARE_TOKEN_MFA``), :class:`~cognito_mfa.errors.TokenRevoked` (sign in
+        again), :class:`~cognito_mfa.errors.NotAuthorized`,
+        :class:`~cognito_mfa.errors.PasswordResetRequired`,
+        :class:`~cognito_mfa.errors.UserNotFound`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
+        await self._call("SetUserMFAPreference", params)
+
+    async def get_user_data(self) -> UserData:
+        """The user's attributes, enabled factors, preferred factor and legacy MFAOptions.
+
+        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`,
+        :class:`~cognito_mfa.errors.UserNotFound`,
+        :class:`~cognito_mfa.errors.TooManyRequests`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`,
+        :class:`~cognito_mfa.errors.ProtocolError` (an answer we cannot parse),
+        :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        return parse_user_data(await self._call("GetUser", {}))
+
+    async def global_sign_out(self) -> None:
+        """Revoke all of the user's tokens everywhere; this user object is unusable after.
+
+        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (already signed out),
+        :class:`~cognito_mfa.errors.NotAuthorized`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        await self._call("GlobalSignOut", {})
+
+    # --- legacy, deprecated as in amazon-cognito-identity-js ------------------------------
+
+    async def enable_mfa(self) -> None:
+        """Deprecated: turn SMS MFA on with the legacy SetUserSettings.
+
+        Use ``set_user_mfa_preference(sms=MfaSettings(enabled=True))`` instead.
+
+        Raises: :class:`~cognito_mfa.errors.InvalidParameter` (e.g. no ``phone_number``),
+        :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        warnings.warn(
+            "enable_mfa() is deprecated: use "
+            "set_user_mfa_preference(sms=MfaSettings(enabled=True, preferred=True))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=True)})
+
+    async def disable_mfa(self) -> None:
+        """Deprecated: turn SMS MFA off with the legacy SetUserSettings.
+
+        Use ``set_user_mfa_preference(sms=MfaSettings(enabled=False))`` instead.
+
+        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        warnings.warn(
+            "disable_mfa() is deprecated: use "
+            "set_user_mfa_preference(sms=MfaSettings(enabled=False))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=False)})
+
+    async def get_mfa_options(self) -> tuple[MfaOption, ...]:
+        """Deprecated: the legacy ``MFAOptions`` (SMS only). Use :meth:`get_user_data`.
+
+        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
+        :class:`~cognito_mfa.errors.NotAuthorized`, other
+        :class:`~cognito_mfa.errors.ServiceError` subclasses,
+        :class:`~cognito_mfa.errors.TransportError`,
+        :class:`~cognito_mfa.errors.ProtocolError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        """
+        warnings.warn(
+            "get_mfa_options() is deprecated: use get_user_data(), whose mfa_options, "
+            "enabled_mfa and preferred_mfa fields cover it",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        response = await self._call("GetUser", {})
+        return parse_mfa_options(response.get("MFAOptions"))
+
+
+# --- server side (IAM credentials on the pool) ---------------------------------------------
+
+
+async def admin_set_user_mfa_preference(
+    pool: PoolLike,
+    username: str,
+    *,
+    sms: MfaSettings | None = None,
+    software_token: MfaSettings | None = None,
+    email: MfaSettings | None = None,
+) -> None:
+    """AdminSetUserMFAPreference: set ``username``'s factors (same rules as the user method).
+
+    Needs AWS credentials allowed to call ``cognito-idp:AdminSetUserMFAPreference``.
+
+    Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: empty username, bad
+    settings), :class:`~cognito_mfa.errors.InvalidParameter` (e.g. TOTP not verified),
+    :class:`~cognito_mfa.errors.UserNotFound`, :class:`~cognito_mfa.errors.NotAuthorized`,
+    :class:`~cognito_mfa.errors.ResourceNotFound`, other
+    :class:`~cognito_mfa.errors.ServiceError` subclasses,
+    :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+    """
+    _check_username(username)
+    params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
+    await pool.transport.call(
+        "AdminSetUserMFAPreference", {**params, "UserPoolId": pool.pool_id, "Username": username}
+    )
+
+
+async def admin_get_user(pool: PoolLike, username: str) -> UserData:
+    """AdminGetUser: ``username``'s attributes, status and MFA settings.
+
+    Needs AWS credentials allowed to call ``cognito-idp:AdminGetUser``.
+
+    Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: empty username),
+    :class:`~cognito_mfa.errors.UserNotFound`, :class:`~cognito_mfa.errors.NotAuthorized`,
+    :class:`~cognito_mfa.errors.ResourceNotFound`,
+    :class:`~cognito_mfa.errors.TooManyRequests`, other
+    :class:`~cognito_mfa.errors.ServiceError` subclasses,
+    :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.ProtocolError`,
+    :class:`~cognito_mfa.errors.PoolClosed`.
+    """
+    _check_username(username)
+    response = await pool.transport.call(
+        "AdminGetUser", {"UserPoolId": pool.pool_id, "Username": username}
+    )
+    return parse_user_data(response)

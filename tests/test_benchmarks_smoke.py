@@ -1,0 +1,69 @@
+"""The benchmark suite keeps working: ``python -m benchmarks --quick`` runs every benchmark.
+
+No timing thresholds (the figures live in benchmarks/README.md): this only checks that each
+benchmark runs end to end against the emulator and writes well-formed JSON, so a change that
+breaks a benchmark fails here instead of on the next measurement. Needs the ``bench`` extra
+(pycognito, the baseline).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run
+from benchmarks._stats import percentile, summary
+from benchmarks.profile import OTHER, _group_of_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    assert percentile([5.0], 99) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0) == 1.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 100) == 4.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert summary([3.0, 1.0, 2.0])["median"] == 2.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_profile_groups_files_by_library() -> None:
+    assert _group_of_file("/x/site-packages/cognito_mfa/srp.py").startswith("SRP")
+    assert _group_of_file("/x/site-packages/botocore/serialize.py").startswith("botocore")
+    assert _group_of_file("/x/site-packages/pydantic/main.py") == "pydantic"
+    assert _group_of_file("/usr/lib/python3.11/asyncio/events.py").startswith("event loop")
+    assert _group_of_file("/x/cognito_mfa/flow.py").startswith("cognito_mfa")
+    assert _group_of_file("/usr/lib/python3.11/json/decoder.py") == OTHER
+
+
+def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
+    # the baseline is part of the suite: without it the benchmarks cannot run at all
+    assert importlib.util.find_spec("pycognito") is not None, "install the bench extra"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    for name in run.BENCHMARKS + run.EXTRA:
+        data = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        assert data["name"] == name
+        assert data["quick"] is True
+        assert data["machine"]["nproc"] >= 1
+        assert data["rows"], f"{name} has no rows"
+        for row in data["rows"]:
+            assert isinstance(row["value"], int | float), (name, row)
+            assert math.isfinite(row["value"]) and row["value"] >= 0, (name, row)
+            if row["ratio"] is not None:
+                assert math.isfinite(row["ratio"]) and row["ratio"] > 0, (name, row)
+        assert f"| {name} |" in completed.stdout
+    assert "| benchmark | case | value |" in completed.stdout

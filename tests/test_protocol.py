@@ -1,0 +1,296 @@
+"""Request builders and response parsers of cognito_mfa.protocol (pure, no network)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import validate_parameters
+from pycognito.aws_srp import AWSSRP
+from pydantic import SecretStr
+
+from cognito_mfa import MfaType, ProtocolError, protocol
+from cognito_mfa.protocol import AppClient, AuthFlowType, Call
+
+MODEL = botocore.session.get_session().get_service_model("cognito-idp")
+PUBLIC = AppClient("eu-west-1_Pool1", "client1")
+SECRET = AppClient("eu-west-1_Pool1", "client1", SecretStr("s3cr3t-client-secret-value"))
+
+
+def _valid_for_botocore(call: Call) -> None:
+    # botocore raises ParamValidationError when a key or type does not match the model
+    validate_parameters(dict(call.params), MODEL.operation_model(call.operation).input_shape)
+
+
+def _hash(username: str, client: AppClient = SECRET) -> str:
+    assert client.client_secret is not None
+    return AWSSRP.get_secret_hash(
+        username, client.client_id, client.client_secret.get_secret_value()
+    )
+
+
+def test_secret_hash_matches_pycognito_and_the_formula() -> None:
+    expected = base64.b64encode(
+        hmac.new(b"key", b"alice@example.comclient", hashlib.sha256).digest()
+    ).decode()
+    assert protocol.secret_hash("alice@example.com", "client", "key") == expected
+    assert protocol.secret_hash("ü-user", "c", "k") == AWSSRP.get_secret_hash("ü-user", "c", "k")
+
+
+def test_start_srp_auth_public_client() -> None:
+    call = protocol.start_srp_auth(PUBLIC, "alice", "abc123")
+    assert call.operation == "InitiateAuth"
+    assert call.params == {
+        "ClientId": "client1",
+        "AuthFlow": "USER_SRP_AUTH",
+        "AuthParameters": {"USERNAME": "alice", "SRP_A": "abc123"},
+    }
+    _valid_for_botocore(call)
+
+
+def test_start_srp_auth_secret_client_admin_with_metadata() -> None:
+    call = protocol.start_srp_auth(
+        SECRET, "alice", "abc123", client_metadata={"k": "v"}, admin=True
+    )
+    assert call.operation == "AdminInitiateAuth"
+    assert call.params["UserPoolId"] == "eu-west-1_Pool1"
+    assert call.params["ClientMetadata"] == {"k": "v"}
+    assert call.params["AuthParameters"]["SECRET_HASH"] == _hash("alice")
+    _valid_for_botocore(call)
+
+
+@pytest.mark.parametrize(
+    ("flow", "operation"),
+    [
+        (AuthFlowType.USER_PASSWORD_AUTH, "InitiateAuth"),
+        (AuthFlowType.ADMIN_USER_PASSWORD_AUTH, "AdminInitiateAuth"),
+    ],
+)
+def test_start_password_auth(flow: AuthFlowType, operation: str) -> None:
+    call = protocol.start_password_auth(SECRET, "bob", "pw", auth_flow=flow)
+    assert call.operation == operation
+    assert call.params["AuthFlow"] == flow.value
+    assert call.params["AuthParameters"] == {
+        "USERNAME": "bob",
+        "PASSWORD": "pw",
+        "SECRET_HASH": _hash("bob"),
+    }
+    assert "ClientMetadata" not in call.params
+    _valid_for_botocore(call)
+
+
+def test_call_repr_hides_params() -> None:
+    call = protocol.start_password_auth(
+        PUBLIC, "bob", "hunter2-password", auth_flow=AuthFlowType.USER_PASSWORD_AUTH
+    )
+    assert "hunter2" not in repr(call)
+    assert "hunter2" not in str(call)
+    assert "s3cr3t" not in repr(SECRET)
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_respond_to_challenge_sends_username_and_hash_over_it(admin: bool) -> None:
+    call = protocol.respond_to_challenge(
+        SECRET,
+        "SMS_MFA",
+        session="S" * 40,
+        username="uuid-1234",
+        responses=protocol.mfa_code_responses(MfaType.SMS_MFA, "123456"),
+        client_metadata={"a": "b"},
+        admin=admin,
+    )
+    assert call.operation == ("AdminRespondToAuthChallenge" if admin else "RespondToAuthChallenge")
+    assert call.params["ChallengeResponses"] == {
+        "USERNAME": "uuid-1234",
+        "SMS_MFA_CODE": "123456",
+        "SECRET_HASH": _hash("uuid-1234"),
+    }
+    assert call.params["Session"] == "S" * 40
+    assert call.params["ClientMetadata"] == {"a": "b"}
+    assert ("UserPoolId" in call.params) is admin
+    _valid_for_botocore(call)
+
+
+def test_respond_without_session_omits_it() -> None:
+    call = protocol.respond_to_challenge(
+        PUBLIC, "PASSWORD_VERIFIER", session=None, username="u", responses={}
+    )
+    assert "Session" not in call.params
+    assert call.params["ChallengeResponses"] == {"USERNAME": "u"}
+
+
+@pytest.mark.parametrize(
+    ("mfa", "key"),
+    [
+        (MfaType.SMS_MFA, "SMS_MFA_CODE"),
+        (MfaType.SOFTWARE_TOKEN_MFA, "SOFTWARE_TOKEN_MFA_CODE"),
+        (MfaType.EMAIL_OTP, "EMAIL_OTP_CODE"),
+    ],
+)
+def test_mfa_code_keys(mfa: MfaType, key: str) -> None:
+    assert protocol.mfa_code_responses(mfa, "1") == {key: "1"}
+
+
+def test_other_responses() -> None:
+    assert protocol.select_mfa_type_responses(MfaType.SOFTWARE_TOKEN_MFA) == {
+        "ANSWER": "SOFTWARE_TOKEN_MFA"
+    }
+    assert protocol.mfa_setup_email_responses("a@b.c") == {"EMAIL": "a@b.c"}
+    assert protocol.new_password_responses(
+        "New-pw1!", {"name": "Al", "userAttributes.email": "a@b.c"}
+    ) == {
+        "NEW_PASSWORD": "New-pw1!",
+        "userAttributes.name": "Al",
+        "userAttributes.email": "a@b.c",
+    }
+    assert protocol.password_verifier_responses(secret_block="B", signature="S", timestamp="T") == {
+        "PASSWORD_CLAIM_SECRET_BLOCK": "B",
+        "PASSWORD_CLAIM_SIGNATURE": "S",
+        "TIMESTAMP": "T",
+    }
+
+
+def test_software_token_calls() -> None:
+    associate = protocol.associate_software_token("S" * 30)
+    assert associate == Call("AssociateSoftwareToken", {"Session": "S" * 30})
+    _valid_for_botocore(associate)
+    verify = protocol.verify_software_token("S" * 30, "123456", "My Phone")
+    assert verify.params == {
+        "Session": "S" * 30,
+        "UserCode": "123456",
+        "FriendlyDeviceName": "My Phone",
+    }
+    _valid_for_botocore(verify)
+    assert "FriendlyDeviceName" not in protocol.verify_software_token("S" * 30, "1", None).params
+
+
+def test_refresh_tokens() -> None:
+    call = protocol.refresh_tokens(PUBLIC, "rt", username=None)
+    assert call.params["AuthParameters"] == {"REFRESH_TOKEN": "rt"}
+    assert call.params["AuthFlow"] == "REFRESH_TOKEN_AUTH"
+    secret_call = protocol.refresh_tokens(SECRET, "rt", username="uuid-1")
+    assert secret_call.params["AuthParameters"]["SECRET_HASH"] == _hash("uuid-1")
+    _valid_for_botocore(secret_call)
+    with pytest.raises(ProtocolError):
+        protocol.refresh_tokens(SECRET, "rt", username=None)
+
+
+# --- parsers ---------------------------------------------------------------------------------
+
+
+def test_parse_tokens() -> None:
+    step = protocol.parse_auth_response(
+        {"AuthenticationResult": {"IdToken": "i", "AccessToken": "a"}, "ChallengeParameters": {}}
+    )
+    assert isinstance(step, protocol.TokensStep)
+    assert step.result["IdToken"] == "i"
+    assert "AccessToken" not in repr(step)
+
+
+def test_parse_challenge() -> None:
+    step = protocol.parse_auth_response(
+        {
+            "ChallengeName": "SMS_MFA",
+            "Session": "secret-session-value",
+            "ChallengeParameters": {"CODE_DELIVERY_DESTINATION": "+***12", "X": None},
+        }
+    )
+    assert isinstance(step, protocol.ChallengeStep)
+    assert step.name == "SMS_MFA"
+    assert step.session == "secret-session-value"
+    assert step.parameters == {"CODE_DELIVERY_DESTINATION": "+***12"}
+    assert "secret-session-value" not in repr(step)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [{}, {"ChallengeName": ""}, {"ChallengeName": "SMS_MFA", "ChallengeParameters": ["x"]}],
+)
+def test_parse_unusable_response(response: Mapping[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.parse_auth_response(response)
+
+
+def test_answer_username_precedence() -> None:
+    # moto's server mode: USERNAME is the plain name, USER_ID_FOR_SRP a UUID; USERNAME wins
+    assert protocol.answer_username({"USERNAME": "bob", "USER_ID_FOR_SRP": "uuid"}, "x") == "bob"
+    assert protocol.answer_username({"USER_ID_FOR_SRP": "uuid"}, "x") == "uuid"
+    assert protocol.answer_username({}, "typed@alias") == "typed@alias"
+
+
+def test_parse_password_verifier() -> None:
+    params = {"SALT": "ab", "SRP_B": "cd", "SECRET_BLOCK": "ef==", "USER_ID_FOR_SRP": "uuid"}
+    verifier = protocol.parse_password_verifier(params)
+    assert verifier.user_id_for_srp == "uuid"
+    assert (verifier.salt_hex, verifier.srp_b_hex, verifier.secret_block) == ("ab", "cd", "ef==")
+    assert "cd" not in repr(verifier).replace("uuid", "")
+    with pytest.raises(ProtocolError, match="SRP_B"):
+        protocol.parse_password_verifier({**params, "SRP_B": ""})
+    with pytest.raises(ProtocolError, match="USER_ID_FOR_SRP"):
+        protocol.parse_password_verifier(
+            {k: v for k, v in params.items() if k != "USER_ID_FOR_SRP"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('["SMS_MFA","SOFTWARE_TOKEN_MFA"]', (MfaType.SMS_MFA, MfaType.SOFTWARE_TOKEN_MFA)),
+        ("['SOFTWARE_TOKEN_MFA']", (MfaType.SOFTWARE_TOKEN_MFA,)),  # moto's Python repr
+        ('["EMAIL_OTP","WEB_AUTHN","EMAIL_OTP"]', (MfaType.EMAIL_OTP,)),
+        ("[]", ()),
+    ],
+)
+def test_parse_mfa_list(text: str, expected: tuple[MfaType, ...]) -> None:
+    assert protocol.parse_mfa_list({"MFAS_CAN_CHOOSE": text}, "MFAS_CAN_CHOOSE") == expected
+
+
+@pytest.mark.parametrize("text", ['"SMS_MFA"', "{not json", '{"a": 1}'])
+def test_parse_mfa_list_refuses_garbage(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.parse_mfa_list({"K": text}, "K")
+    with pytest.raises(ProtocolError, match="MISSING"):
+        protocol.parse_mfa_list({}, "MISSING")
+
+
+def test_parse_code_delivery() -> None:
+    assert protocol.parse_code_delivery(
+        {"CODE_DELIVERY_DESTINATION": "+***1", "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS"}
+    ) == ("+***1", "SMS")
+    assert protocol.parse_code_delivery({}) == (None, None)
+
+
+def test_parse_new_password_required() -> None:
+    required, attributes = protocol.parse_new_password_required(
+        {
+            "requiredAttributes": '["userAttributes.name"]',
+            "userAttributes": '{"email": "a@b.c", "email_verified": "true", "phone": null}',
+        }
+    )
+    assert required == ("name",)
+    assert attributes == {"email": "a@b.c", "email_verified": "true"}
+    assert protocol.parse_new_password_required({}) == ((), {})
+    with pytest.raises(ProtocolError):
+        protocol.parse_new_password_required({"userAttributes": "[1]"})
+    with pytest.raises(ProtocolError):
+        protocol.parse_new_password_required({"userAttributes": "{"})
+
+
+def test_parse_software_token_answers() -> None:
+    assert protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": "S"}) == (
+        "ABC",
+        "S",
+    )
+    assert protocol.parse_associate_software_token({"SecretCode": "ABC"}) == ("ABC", None)
+    with pytest.raises(ProtocolError):
+        protocol.parse_associate_software_token({"Session": "S"})
+    assert protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": "S"}) == (
+        True,
+        "S",
+    )
+    assert protocol.parse_verify_software_token({"Status": "ERROR"}) == (False, None)

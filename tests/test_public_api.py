@@ -1,0 +1,126 @@
+"""The public names of cognito_mfa are pinned: adding or removing one is a deliberate change."""
+
+from __future__ import annotations
+
+import cognito_mfa as cm
+
+PUBLIC = {
+    # the face
+    "UserPool",
+    "AuthFlow",
+    "AuthFlowType",
+    "FlowState",
+    "Phase",
+    "CognitoUserSession",
+    "NewDeviceMetadata",
+    "MfaType",
+    "RetryPolicy",
+    "CognitoUser",
+    "MfaSettings",
+    "MfaOption",
+    "UserData",
+    "SoftwareTokenSecret",
+    "QrSupportMissing",
+    "__version__",
+    # challenges
+    "Challenge",
+    "MfaCodeChallenge",
+    "SmsMfaChallenge",
+    "SoftwareTokenMfaChallenge",
+    "EmailOtpChallenge",
+    "SelectMfaTypeChallenge",
+    "MfaSetupChallenge",
+    "NewPasswordRequiredChallenge",
+    # errors: ours
+    "CognitoError",
+    "UsageError",
+    "InvalidInput",
+    "FlowStateError",
+    "PoolClosed",
+    "CredentialsRequired",
+    "ProtocolError",
+    "UnsupportedChallenge",
+    "TransportError",
+    "ConnectionFailed",
+    "RequestTimeout",
+    # errors: Cognito's, by group
+    "ServiceError",
+    "UnknownServiceError",
+    "InternalError",
+    "CodeRejected",
+    "CodeMismatch",
+    "ExpiredCode",
+    "EnableSoftwareTokenMFA",
+    "Throttled",
+    "TooManyRequests",
+    "LimitExceeded",
+    "TooManyFailedAttempts",
+    "AuthenticationFailed",
+    "NotAuthorized",
+    "InvalidSession",
+    "SessionExpired",
+    "SessionAlreadyUsed",
+    "TokenRevoked",
+    "PasswordAttemptsExceeded",
+    "UserNotFound",
+    "UserNotConfirmed",
+    "PasswordResetRequired",
+    "MfaNotSetUp",
+    "SoftwareTokenMFANotFound",
+    "MFAMethodNotFound",
+    "RequestRejected",
+    "InvalidParameter",
+    "InvalidPassword",
+    "PasswordHistoryPolicyViolation",
+    "AliasExists",
+    "UsernameExists",
+    "CodeDeliveryFailure",
+    "ConcurrentModification",
+    "PreconditionNotMet",
+    "UnsupportedUserState",
+    "UnsupportedTokenType",
+    "ScopeDoesNotExist",
+    "InvalidOAuthFlow",
+    "UserImportInProgress",
+    "UserPoolTagging",
+    "TierChangeNotAllowed",
+    "ConfigurationError",
+    "ResourceNotFound",
+    "InvalidUserPoolConfiguration",
+    "Forbidden",
+    "Unauthorized",
+    "UnsupportedOperation",
+    "FeatureUnavailableInTier",
+    "InvalidSmsRoleAccessPolicy",
+    "InvalidSmsRoleTrustRelationship",
+    "InvalidEmailRoleAccessPolicy",
+    "UnexpectedLambda",
+    "UserLambdaValidation",
+    "InvalidLambdaResponse",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(cm.__all__) == PUBLIC
+    assert len(cm.__all__) == len(set(cm.__all__))
+    assert list(cm.__all__) == sorted(cm.__all__, key=lambda n: (n.startswith("_"), n))
+
+
+def test_every_public_name_exists() -> None:
+    for name in cm.__all__:
+        assert hasattr(cm, name), name
+
+
+def test_classes_say_cognito_mfa_in_their_repr() -> None:
+    for name in cm.__all__:
+        obj = getattr(cm, name)
+        if isinstance(obj, type):
+            assert obj.__module__ == "cognito_mfa", name
+    assert repr(cm.UserPool) == "<class 'cognito_mfa.UserPool'>"
+
+
+def test_every_error_in_errors_all_is_public() -> None:
+    from cognito_mfa import errors
+
+    missing = {n for n in errors.__all__ if n != "error_for_code"} - set(cm.__all__)
+    assert missing == set()

@@ -1,0 +1,161 @@
+"""Both emulator fronts behind one fixture, so one behaviour suite runs over each of them.
+
+``front`` is parametrised: ``respx`` (in-process, aioboto3 over aiobotocore's httpx session)
+and ``served`` (a loopback EmulatorServer, aioboto3 with its default aiohttp session).
+Test modules import the fixtures they use from here (the directory's conftest.py belongs to
+the service-model tests).
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aioboto3
+import httpx
+import pytest
+from aiobotocore.config import AioConfig
+
+from cognito_mfa import srp
+from cognito_mfa.testing import (
+    EMULATOR_ENDPOINT,
+    Emulator,
+    EmulatorServer,
+    SeededPool,
+    Seeder,
+    httpx_client_config,
+    mount,
+)
+
+NO_RETRIES = {"total_max_attempts": 1}
+PASSWORD = "Correct-Horse-9"
+FAKE_SIGNATURE = (
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request, "
+    "SignedHeaders=host, Signature=00"
+)
+
+
+@dataclass
+class Front:
+    name: str
+    emulator: Emulator
+    endpoint: str
+    config: AioConfig
+    lock: AbstractContextManager[Any]
+    stack: AsyncExitStack
+
+    async def client(self, *, signed: bool = True) -> Any:
+        """An aioboto3 cognito-idp client on this front, closed with the test."""
+        credentials = (
+            {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if signed else {}
+        )
+        session = aioboto3.Session(region_name="us-east-1", **credentials)
+        return await self.stack.enter_async_context(
+            session.client("cognito-idp", endpoint_url=self.endpoint, config=self.config)
+        )
+
+    async def http(self) -> httpx.AsyncClient:
+        return await self.stack.enter_async_context(httpx.AsyncClient(base_url=self.endpoint))
+
+    async def seeded(self, **pool_options: Any) -> tuple[Any, Seeder, SeededPool]:
+        client = await self.client()
+        seeder = Seeder(client, clock=self.emulator.now)
+        return client, seeder, await seeder.create_pool_and_client(**pool_options)
+
+    async def messages(self) -> list[dict[str, Any]]:
+        response = await (await self.http()).get("/_emulator/messages")
+        assert response.status_code == 200
+        result: list[dict[str, Any]] = response.json()
+        return result
+
+    def inject_fault(self, operation: str, **kwargs: Any) -> None:
+        with self.lock:
+            self.emulator.inject_fault(operation, **kwargs)
+
+
+async def _result(value: Any) -> Any:
+    # boto3 answers at once, aioboto3 with an awaitable: one helper serves both.
+    return await value if inspect.isawaitable(value) else value
+
+
+async def srp_sign_in(
+    client: Any, pool: SeededPool, username: str, password: str, *, now: float
+) -> dict[str, Any]:
+    """USER_SRP_AUTH then PASSWORD_VERIFIER, the proof built with cognito_mfa.srp.
+
+    ``client`` is an aioboto3 or a (synchronous) boto3 client.
+    """
+    a = srp.secret_exponent(secrets.token_bytes(32))
+    big_a = srp.client_public(a)
+    started = await _result(
+        client.initiate_auth(
+            AuthFlow="USER_SRP_AUTH",
+            ClientId=pool.client_id,
+            AuthParameters={"USERNAME": username, "SRP_A": format(big_a, "x")},
+        )
+    )
+    assert started["ChallengeName"] == "PASSWORD_VERIFIER"
+    parameters = started["ChallengeParameters"]
+    pool_name = srp.pool_name_of(pool.pool_id)
+    user_id = parameters["USER_ID_FOR_SRP"]
+    key = srp.client_key(
+        pool_name=pool_name,
+        user_id=user_id,
+        password=password,
+        a=a,
+        big_a=big_a,
+        srp_b_hex=parameters["SRP_B"],
+        salt_hex=parameters["SALT"],
+    )
+    timestamp = srp.format_timestamp(datetime.fromtimestamp(now, UTC))
+    signature = srp.password_claim_signature(
+        key, pool_name, user_id, parameters["SECRET_BLOCK"], timestamp
+    )
+    request: dict[str, Any] = {
+        "ClientId": pool.client_id,
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeResponses": {
+            "USERNAME": user_id,
+            "PASSWORD_CLAIM_SECRET_BLOCK": parameters["SECRET_BLOCK"],
+            "PASSWORD_CLAIM_SIGNATURE": signature,
+            "TIMESTAMP": timestamp,
+        },
+    }
+    if "Session" in started:
+        request["Session"] = started["Session"]
+    result: dict[str, Any] = await _result(client.respond_to_auth_challenge(**request))
+    return result
+
+
+@pytest.fixture
+def served_emulator() -> Iterator[EmulatorServer]:
+    """A fresh emulator on a free loopback port."""
+    with EmulatorServer(Emulator()) as server:
+        yield server
+
+
+@pytest.fixture(params=["respx", "served"])
+async def front(request: pytest.FixtureRequest) -> AsyncIterator[Front]:
+    emulator = Emulator()
+    async with AsyncExitStack() as stack:
+        if request.param == "respx":
+            stack.enter_context(mount(emulator))
+            yield Front(
+                "respx",
+                emulator,
+                EMULATOR_ENDPOINT,
+                httpx_client_config(retries=NO_RETRIES),
+                threading.RLock(),
+                stack,
+            )
+        else:
+            server = stack.enter_context(EmulatorServer(emulator))
+            yield Front(
+                "served", emulator, server.url, AioConfig(retries=NO_RETRIES), server.lock, stack
+            )

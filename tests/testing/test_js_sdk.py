@@ -1,0 +1,134 @@
+"""The official JavaScript SDK (amazon-cognito-identity-js 6.3.21) against the served emulator.
+
+tests/js/drive.js signs in with SRP and answers SOFTWARE_TOKEN_MFA, SMS_MFA (code from
+GET /_emulator/messages), SELECT_MFA_TYPE and MFA_SETUP (TOTP computed in Node), then tries a
+wrong password; it prints one JSON object that is checked here. Install the SDK with
+``npm ci --prefix tests/js``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import aioboto3
+import fronts
+import pytest
+
+from cognito_mfa.testing import EmulatorServer, Seeder
+
+pytestmark = [pytest.mark.served, pytest.mark.node]
+
+served_emulator = fronts.served_emulator  # the shared fixture
+
+JS_DIR = Path(__file__).resolve().parent.parent / "js"
+NODE = shutil.which("node")
+SDK = JS_DIR / "node_modules" / "amazon-cognito-identity-js"
+PASSWORD = "Correct-Horse-9"
+
+
+def _skip_reason() -> str | None:
+    if NODE is None:
+        return "Node.js is not installed (node not on PATH)"
+    if not SDK.is_dir():
+        return f"amazon-cognito-identity-js is not installed: run npm ci --prefix {JS_DIR}"
+    return None
+
+
+async def _seed(server: EmulatorServer) -> dict[str, Any]:
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    async with session.client("cognito-idp", endpoint_url=server.url) as client:
+        seeder = Seeder(client, clock=server.emulator.now)
+        pool = await seeder.create_pool_and_client("js")
+        totp_user = await seeder.create_user(
+            pool, "totp-user", PASSWORD, totp=True, preferred="TOTP"
+        )
+        await seeder.create_user(pool, "sms-user", PASSWORD, phone="+15555550142", mfa=["SMS"])
+        select_user = await seeder.create_user(
+            pool, "select-user", PASSWORD, phone="+15555550143", totp=True, mfa=["SMS", "TOTP"]
+        )
+        await seeder.create_user(pool, "wrong-user", PASSWORD)
+        setup_pool = await seeder.create_pool_and_client("js-required", mfa="ON", sms=False)
+        await seeder.create_user(setup_pool, "setup-user", PASSWORD)
+    return {
+        "endpoint": server.url,
+        "poolId": pool.pool_id,
+        "clientId": pool.client_id,
+        "setupPoolId": setup_pool.pool_id,
+        "setupClientId": setup_pool.client_id,
+        "users": {
+            "totp": {
+                "username": "totp-user",
+                "password": PASSWORD,
+                "totpSecret": totp_user.totp_secret,
+            },
+            "sms": {"username": "sms-user", "password": PASSWORD},
+            "select": {
+                "username": "select-user",
+                "password": PASSWORD,
+                "totpSecret": select_user.totp_secret,
+            },
+            "setup": {"username": "setup-user", "password": PASSWORD},
+            "wrong": {"username": "wrong-user", "password": "Not-The-Password-1"},
+        },
+    }
+
+
+def _drive(config: dict[str, Any]) -> dict[str, Any]:
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, str(JS_DIR / "drive.js")],
+        input=json.dumps(config).encode(),
+        capture_output=True,
+        cwd=JS_DIR,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+async def test_the_javascript_sdk_signs_in_with_every_mfa_challenge(
+    served_emulator: EmulatorServer,
+) -> None:
+    config = await _seed(served_emulator)
+    results = _drive(config)
+
+    def signed_in(name: str, username: str, steps: list[str]) -> None:
+        outcome = results[name]
+        assert outcome["steps"] == steps, outcome
+        assert outcome["result"] == "success", outcome
+        assert outcome["username"] == username
+        assert outcome["tokenUse"] == "access"
+
+    signed_in("totp", "totp-user", ["totpRequired:SOFTWARE_TOKEN_MFA"])
+    signed_in("sms", "sms-user", ["mfaRequired:SMS_MFA"])
+    assert results["smsDelivery"]["medium"] == "SMS"
+    assert results["smsDelivery"]["destination"].endswith("0142")
+    assert results["smsDelivery"]["destination"] != "+15555550142"  # masked
+    signed_in(
+        "select",
+        "select-user",
+        ["selectMFAType:SELECT_MFA_TYPE", "totpRequired:SOFTWARE_TOKEN_MFA"],
+    )
+    assert sorted(results["selectChoices"]) == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    signed_in("setup", "setup-user", ["mfaSetup:MFA_SETUP"])
+    assert "SOFTWARE_TOKEN_MFA" in results["setupChoices"]
+    assert results["setupSecretLength"] == 52
+    assert results["wrongPassword"] == {
+        "steps": [],
+        "result": "failure",
+        "code": "NotAuthorizedException",
+        "message": "Incorrect username or password.",
+    }
+    # The SMS code the SDK answered came from the outbox the emulator keeps.
+    with served_emulator.lock:
+        sent = [m for m in served_emulator.emulator.messages if m.username == "sms-user"]
+    assert [m.medium for m in sent] == ["SMS"]

@@ -1,0 +1,185 @@
+"""``--state FILE``: pools and users survive a restart, and a crash never corrupts the file."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import aioboto3
+import boto3
+import pyotp
+import pytest
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from fronts import srp_sign_in
+
+from cognito_mfa.testing import EmulatorServer, Seeder, load_emulator, write_state_atomically
+
+pytestmark = pytest.mark.served
+
+PASSWORD = "Correct-Horse-9"
+
+
+def names_in(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def aio_client(url: str) -> Any:
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    return session.client("cognito-idp", endpoint_url=url)
+
+
+async def test_users_still_sign_in_after_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "emulator.json"
+    with EmulatorServer(load_emulator(state), state_file=state) as server:
+        async with aio_client(server.url) as client:
+            seeder = Seeder(client, clock=server.emulator.now)
+            pool = await seeder.create_pool_and_client()
+            await seeder.create_user(pool, "alice", PASSWORD)
+            totp_user = await seeder.create_user(pool, "tom", PASSWORD, totp=True, preferred="TOTP")
+    assert json.loads(state.read_text())  # a complete JSON document
+    assert names_in(tmp_path) == ["emulator.json"]  # no temporary files left
+
+    restored = load_emulator(state)
+    assert restored.jwks(pool.pool_id) is not None
+    with EmulatorServer(restored, state_file=state) as server:
+        async with aio_client(server.url) as client:
+            signed_in = await srp_sign_in(client, pool, "alice", PASSWORD, now=restored.now())
+            assert "AccessToken" in signed_in["AuthenticationResult"]
+            started = await client.initiate_auth(
+                AuthFlow="USER_PASSWORD_AUTH",
+                ClientId=pool.client_id,
+                AuthParameters={"USERNAME": "tom", "PASSWORD": PASSWORD},
+            )
+            assert started["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+            assert totp_user.totp_secret is not None
+            done = await client.respond_to_auth_challenge(
+                ClientId=pool.client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                Session=started["Session"],
+                ChallengeResponses={
+                    "USERNAME": "tom",
+                    "SOFTWARE_TOKEN_MFA_CODE": pyotp.TOTP(totp_user.totp_secret).at(
+                        int(restored.now())
+                    ),
+                },
+            )
+            assert "IdToken" in done["AuthenticationResult"]
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    write_state_atomically(state, {"version": 1})
+    with pytest.raises(TypeError):
+        write_state_atomically(state, {"version": object()})
+    assert json.loads(state.read_text()) == {"version": 1}
+    assert names_in(tmp_path) == ["state.json"]
+
+
+def test_a_corrupt_state_file_is_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"pools": [')
+    with pytest.raises(ValueError, match=r"state\.json"):
+        load_emulator(state)
+
+
+def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path) -> None:
+    state = tmp_path / "emulator.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cognito_mfa.testing",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().decode().strip()
+        admin = boto3.client(
+            "cognito-idp",
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        pool_id = admin.create_user_pool(PoolName="load")["UserPool"]["Id"]
+
+        def load(worker: int) -> None:
+            client = boto3.client(
+                "cognito-idp",
+                region_name="us-east-1",
+                endpoint_url=url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(retries={"total_max_attempts": 1}),
+            )
+            try:
+                for number in range(10_000):
+                    username = f"user-{worker}-{number}"
+                    try:
+                        client.admin_create_user(
+                            UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS"
+                        )
+                    except (BotoCoreError, ClientError):
+                        return  # the server is gone
+                    with lock:
+                        acknowledged.append(username)
+                        if len(acknowledged) >= 150:
+                            enough.set()
+            finally:
+                client.close()
+
+        workers = [threading.Thread(target=load, args=(n,)) for n in range(4)]
+        for worker in workers:
+            worker.start()
+        assert enough.wait(timeout=120), "the load never got going"
+        # Every request is followed by a state write, so the server is writing right now.
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=20)
+        for worker in workers:
+            worker.join(timeout=60)
+        admin.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
+
+    json.loads(state.read_text())  # parses: never half-written
+    restored = load_emulator(state)
+    assert restored.jwks(pool_id) is not None
+    # Each state change is on disk before its answer is sent: every acknowledged user is there.
+    with EmulatorServer(restored) as server:
+        client = boto3.client(
+            "cognito-idp",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        try:
+            with lock:
+                expected = list(acknowledged)
+            for username in expected:
+                assert client.admin_get_user(UserPoolId=pool_id, Username=username)["Username"]
+        finally:
+            client.close()
