@@ -4,7 +4,8 @@ Runs ``count`` sequential sign-ins (ours) under :mod:`cProfile` with a per-threa
 (``time.thread_time``), in the event-loop thread and in every worker thread started while
 profiling (our SRP runs in anyio worker threads; ``threading.setprofile`` starts one profiler
 in each). Self time is grouped by the file a function lives in; the self time of built-ins
-(``pow``, ``gmpy2.powmod``, hashing, socket calls) goes to the group of whoever called them.
+(``pow``, hashing, ...) and of the generic stdlib (json, logging, ...) goes to the group of
+whoever called them, up the call graph.
 
 cProfile charges a fixed cost to every Python call, so code made of many small calls
 (botocore's hooks and serialisers, pydantic's Python layer, asyncio) looks heavier than it
@@ -57,7 +58,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cognito_mfa (flow, protocol, models, transport)", ("cognito_mfa/",)),
     ("pyotp (the TOTP code)", ("pyotp/",)),
 )
-OTHER = "other (stdlib: json, base64, hashlib, datetime, logging, ...)"
+OTHER = "other (stdlib not called from one of the groups above)"
 
 # built-ins that belong to a group whoever calls them
 _BUILTIN_GROUPS: tuple[tuple[str, str], ...] = (
@@ -87,25 +88,50 @@ def _builtin_group(name: str) -> str | None:
 
 
 def group_stats(stats: pstats.Stats) -> dict[str, float]:
-    """Seconds of self time per group."""
-    totals: dict[str, float] = {}
+    """Seconds of self time per group.
+
+    A library function's self time stays in its library's group. Built-ins and the generic
+    stdlib (``OTHER``: json, logging, email headers, ...) are charged to whoever called them,
+    following callers up until a library is reached, split by cProfile's per-caller times, so
+    botocore's logging and header handling count as botocore.
+    """
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _line, name), (_cc, _nc, tottime, _ct, callers) in raw.items():
-        if filename != "~":
-            group = _group_of_file(filename)
-            totals[group] = totals.get(group, 0.0) + tottime
-            continue
-        fixed = _builtin_group(name)
-        if fixed is not None or not callers:
-            group = fixed or OTHER
-            totals[group] = totals.get(group, 0.0) + tottime
-            continue
-        edge_total = sum(edge[2] for edge in callers.values())
-        for caller, edge in callers.items():
-            share = tottime * (edge[2] / edge_total) if edge_total else tottime / len(callers)
-            caller_file = caller[0]
-            group = _group_of_file(caller_file) if caller_file != "~" else OTHER
-            totals[group] = totals.get(group, 0.0) + share
+    memo: dict[Any, dict[str, float]] = {}
+
+    def own_group(func: Any) -> str | None:
+        filename, _line, name = func
+        if filename == "~":
+            return _builtin_group(name)
+        group = _group_of_file(filename)
+        return None if group == OTHER else group
+
+    def shares(func: Any, depth: int = 0) -> dict[str, float]:
+        """How a unit of ``func``'s self time splits among groups."""
+        if func in memo:
+            return memo[func]
+        group = own_group(func)
+        if group is not None:
+            result = {group: 1.0}
+        else:
+            callers = raw.get(func, (0, 0, 0.0, 0.0, {}))[4]
+            weights = {c: e[2] for c, e in callers.items()} if callers else {}
+            total = sum(weights.values())
+            if depth > 30 or not weights:
+                result = {OTHER: 1.0}
+            else:
+                memo[func] = {OTHER: 1.0}  # a cycle through the stdlib stays OTHER
+                result = {}
+                for caller, weight in weights.items():
+                    fraction = weight / total if total else 1 / len(weights)
+                    for g, part in shares(caller, depth + 1).items():
+                        result[g] = result.get(g, 0.0) + fraction * part
+        memo[func] = result
+        return result
+
+    totals: dict[str, float] = {}
+    for func, (_cc, _nc, tottime, _ct, _callers) in raw.items():
+        for group, part in shares(func).items():
+            totals[group] = totals.get(group, 0.0) + tottime * part
     return totals
 
 
@@ -159,6 +185,16 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         stats.add(profiler)
     totals = group_stats(stats)
     seen = sum(totals.values())
+    by_group: dict[str, list[tuple[float, str]]] = {}
+    raw_stats: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (_cc, _nc, tottime, _ct, _callers) in raw_stats.items():
+        if filename != "~":
+            where = f"{filename.rsplit('site-packages/', 1)[-1]}:{line}({name})"
+            by_group.setdefault(_group_of_file(filename), []).append((tottime, where))
+    top_by_group = {
+        group: [{"function": w, "ms": t * 1e3 / count} for t, w in sorted(items, reverse=True)[:6]]
+        for group, items in by_group.items()
+    }
     top = sorted(
         (
             (tottime, f"{filename}:{line}({name})")
@@ -175,6 +211,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             group: seconds * 1e3 / count
             for group, seconds in sorted(totals.items(), key=lambda kv: -kv[1])
         },
+        "top_python_functions_by_group": top_by_group,
         "top_functions_ms_per_signin": [
             {"function": where, "ms": tottime * 1e3 / count} for tottime, where in top
         ],

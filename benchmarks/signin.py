@@ -423,7 +423,9 @@ def memory(params: dict[str, Any]) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         async with _user_pool(target, concurrency) as pool:
             # warm every cache and the connection pool, then let the warm-up flows go
-            warm = await asyncio.gather(*(ours_park(pool, next(users)) for _ in range(20)))
+            warm = await asyncio.gather(
+                *(ours_park(pool, next(users)) for _ in range(int(params["warmup_flows"])))
+            )
             del warm
             gc.collect()
             before = tracemalloc.get_traced_memory()[0]
@@ -456,6 +458,10 @@ def memory(params: dict[str, Any]) -> dict[str, Any]:
             "state_json_bytes": state_json_bytes,
             "top": top,
         }
+
+    import aiobotocore.config  # noqa: F401 - imported before tracing: modules are not flows
+
+    import cognito_mfa  # noqa: F401
 
     tracemalloc.start()
     try:

@@ -253,7 +253,7 @@ async def _session_for(
     console: Console, pool: UserPool, args: argparse.Namespace
 ) -> CognitoUserSession:
     """Tokens from ``--tokens-file`` when it exists, otherwise an interactive sign-in."""
-    tokens_file = anyio.Path(Path(args.tokens_file).expanduser()) if args.tokens_file else None
+    tokens_file = anyio.Path(args.tokens_file) if args.tokens_file else None
     if tokens_file is not None and await tokens_file.exists():
         text = await tokens_file.read_text(encoding="utf-8")
         try:
@@ -422,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "tokens_file", None):
+        args.tokens_file = os.path.expanduser(args.tokens_file)
     console = console or Console.system()
     try:
         if args.command == "demo":

@@ -83,6 +83,7 @@ __all__ = [
     "FlowState",
     "Phase",
     "is_retryable_rejection",
+    "transitions_mermaid",
 ]
 
 logger = logging.getLogger("cognito_mfa.flow")
@@ -164,6 +165,17 @@ TRANSITIONS: Final[Mapping[tuple[Phase, Event], Phase]] = {
     (_P.DONE, _E.NEXT): _P.DONE,
     **{(phase, _E.FAIL): _P.FAILED for phase in Phase if phase is not _P.DONE},
 }
+
+
+def transitions_mermaid() -> str:
+    """:data:`TRANSITIONS` as a Mermaid ``stateDiagram-v2``, for the docs."""
+    lines = ["stateDiagram-v2", f"    [*] --> {Phase.IDLE.value}"]
+    for (source, event), target in TRANSITIONS.items():
+        if event is Event.FAIL and source is not Phase.IDLE:
+            continue  # every phase can fail: drawn once, from IDLE, to keep the picture legible
+        lines.append(f"    {source.value} --> {target.value}: {event.value}")
+    lines += [f"    {Phase.DONE.value} --> [*]", f"    {Phase.FAILED.value} --> [*]"]
+    return "\n".join(lines)
 
 
 def is_retryable_rejection(challenge_name: str, error: Exception) -> bool:

@@ -132,6 +132,9 @@ def mfa_preference_params(
             continue
         if not isinstance(setting, MfaSettings):
             raise InvalidInput(f"{name} must be an MfaSettings or None")
+        if setting.preferred and not setting.enabled:
+            # only reachable through model_construct / model_copy, which skip validation
+            raise InvalidInput(f"{name}: a preferred MFA factor must also be enabled")
         if setting.preferred:
             preferred.append(name)
         params[wire_key] = {"Enabled": setting.enabled, "PreferredMfa": setting.preferred}

@@ -132,7 +132,8 @@ class Transport:
         self.region = region
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()
-        ours = AioConfig(retries={"max_attempts": 1, "mode": "standard"})
+        # total_max_attempts counts the first try; botocore's max_attempts counts retries
+        ours = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
         if botocore_config is not None:
             merged = botocore_config.merge(ours)
             # AioConfig.merge (aiobotocore 2.25) drops http_session_cls: carry it over, or an

@@ -121,7 +121,7 @@ def test_sign_in_select_menu_then_sms_code_from_the_outbox(cognito_server: Emula
 def test_totp_setup_preference_and_status(cognito_server: EmulatorServer, tmp_path: Path) -> None:
     pool, _ = seed(cognito_server)
     tokens = tmp_path / "tokens.json"
-    args = pool_args(cognito_server, pool) + ["--tokens-file", str(tokens)]
+    args = [*pool_args(cognito_server, pool), "--tokens-file", str(tokens)]
     status, _, err = run_cli(["sign-in", *args], [PASSWORD])
     assert status == 0, err
 

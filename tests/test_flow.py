@@ -804,3 +804,12 @@ async def test_refresh_validates_before_sending() -> None:
     with pytest.raises(cm.InvalidInput):
         await pool.refresh("not a session")  # type: ignore[arg-type]
     assert len(_calls(pool)) == 1
+
+
+def test_the_table_renders_as_a_diagram() -> None:
+    diagram = flow.transitions_mermaid()
+    assert diagram.startswith("stateDiagram-v2")
+    for (source, event), target in TRANSITIONS.items():
+        if event is not Event.FAIL:
+            assert f"{source.value} --> {target.value}: {event.value}" in diagram
+    assert "IDLE --> FAILED: FAIL" in diagram

@@ -271,7 +271,6 @@ async def test_sign_in_paths_keep_secrets_out(exposure: tuple[Exposure, Seeder])
         seen.keep(flow.session)
         await seen.expect(cm.FlowStateError, challenge.answer(code))
         refreshed = await pool.refresh(flow.session)
-        seen.keep(ValueError(f"x{flow.state if False else code}"), {"s": flow.session.access_token.get_secret_value()})
         seen.keep(refreshed)
 
         # USER_PASSWORD_AUTH, TOTP through the seed's send_mfa_code

@@ -35,7 +35,7 @@ from cognito_mfa.errors import (
     error_for_code,
 )
 from cognito_mfa.models import CognitoUserSession, MfaType
-from cognito_mfa.preferences import MfaOption, MfaSettings, UserData
+from cognito_mfa.preferences import MfaOption, MfaSettings, UserData, parse_user_data
 from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
 from cognito_mfa.testing.seed import SeededPool, Seeder
 from cognito_mfa.testing.server import EmulatorServer
@@ -234,6 +234,7 @@ async def test_set_user_mfa_preference_sends_only_given_factors() -> None:
         },
         {"sms": {"Enabled": True, "PreferredMfa": True}},  # the seed's dict, not our model
         {"email": True},
+        {"sms": MfaSettings(enabled=False).model_copy(update={"preferred": True})},
     ],
 )
 async def test_set_user_mfa_preference_refused_before_sending(kwargs: dict[str, Any]) -> None:
@@ -316,6 +317,26 @@ async def test_get_user_data_malformed_is_protocol_error(answer: dict[str, Any])
     user, _ = user_with(lambda op, p: answer)
     with pytest.raises(ProtocolError):
         await user.get_user_data()
+
+
+def test_parse_user_data_edges() -> None:
+    data = parse_user_data(
+        {
+            "Username": "u",
+            "UserAttributes": [{"Name": "email_verified"}],
+            "PreferredMfaSetting": "WEB_AUTHN",
+            "UserCreateDate": datetime(2026, 1, 2),  # naive: taken as UTC
+            "UserLastModifiedDate": 0.5,
+        }
+    )
+    assert data.attributes == {"email_verified": ""}
+    assert (data.preferred_mfa, data.unknown_mfa_settings) == (None, ("WEB_AUTHN",))
+    assert data.created_at == datetime(2026, 1, 2, tzinfo=UTC)
+    assert data.last_modified_at == datetime.fromtimestamp(0.5, tz=UTC)
+    with pytest.raises(ProtocolError):
+        parse_user_data({"Username": "u", "UserAttributes": [], "UserCreateDate": "yesterday"})
+    with pytest.raises(ProtocolError):
+        parse_user_data({"Username": "u", "UserAttributes": [], "UserCreateDate": True})
 
 
 async def test_global_sign_out() -> None:

@@ -149,6 +149,9 @@ class Client:
         allow = "ALLOW_ADMIN_USER_PASSWORD_AUTH" if flow == "ADMIN_NO_SRP_AUTH" else f"ALLOW_{flow}"
         if allow in self.flows:
             return True
+        if flow == "USER_SRP_AUTH" and not any(f.startswith("ALLOW_") for f in self.flows):
+            # the legacy values only added flows to SRP, unless "custom only" was chosen
+            return "CUSTOM_AUTH_FLOW_ONLY" not in self.flows
         return flow in legacy and legacy[flow] in self.flows
 
 
@@ -331,8 +334,8 @@ def pool_to_state(pool: Pool) -> dict[str, Any]:
         "created": pool.created,
         "modified": pool.modified,
         "kid": pool.key.kid,
-        # the key is made at first use; persisting forces it so tokens verify after a restart
-        "key_pem": pool.key.pem if pool.key.pem else _force_pem(pool.key),
+        # made at first use (a token or the JWKS); until then nothing depends on it
+        "key_pem": pool.key.pem,
         "mfa": pool.mfa,
         "sms_mfa": pool.sms_mfa,
         "sms_message": pool.sms_message,
@@ -348,11 +351,6 @@ def pool_to_state(pool: Pool) -> dict[str, Any]:
         "users": [_user_to_state(user) for user in pool.users.values()],
         "clients": [client_to_state(client) for client in pool.clients.values()],
     }
-
-
-def _force_pem(key: SigningKey) -> str:
-    key.private_key()
-    return key.pem
 
 
 def pool_from_state(data: dict[str, Any]) -> Pool:

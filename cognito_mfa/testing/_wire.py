@@ -1,4 +1,4 @@
-"""The AWS JSON 1.1 wire layer of the emulator: request decoding, input validation, errors.
+"""The AWS JSON 1.1 wire layer of the emulator: request shapes, decoding, validation, errors.
 
 Source: the botocore ``cognito-idp`` 2016-04-18 service model (member names, required members,
 length/enum/range constraints) and the AWS JSON 1.1 protocol as Cognito speaks it
@@ -8,8 +8,9 @@ be null"); member values are never echoed, because many members are secrets (AWS
 value of sensitive members the same way).
 
 Decoding is the only place that looks at raw JSON. A JSON type that does not match the model
-is a ``SerializationException`` (what AWS's JSON deserializer answers), a value that breaks a
-constraint is an ``InvalidParameterException``. JSON ``null`` counts as absent, for members
+is a ``SerializationException`` (what AWS's JSON deserializer answers, e.g. "Start of structure
+or map found where not expected."), a value that breaks a constraint is an
+``InvalidParameterException``. JSON ``null`` counts as absent, for members
 and for map values alike (amazon-cognito-identity-js sends ``"DEVICE_KEY": null``).
 """
 
@@ -21,9 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 __all__ = [
+    "SHAPES",
+    "SIGNED_OPERATIONS",
     "CognitoError",
     "Member",
     "decode_body",
+    "invalid",
     "validate",
 ]
 
@@ -92,18 +96,7 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-_TYPE_WORDS: Final = {
-    "string": "a string",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "map": "a map",
-    "struct": "a structure",
-    "list": "a list",
-    "string_list": "a list",
-}
-
-
-def _check_type(kind: Kind, value: Any, path: str) -> None:
+def _check_type(kind: Kind, value: Any) -> None:
     ok: bool
     if kind == "string":
         ok = isinstance(value, str)
@@ -116,9 +109,15 @@ def _check_type(kind: Kind, value: Any, path: str) -> None:
     else:
         ok = isinstance(value, list)
     if not ok:
-        raise CognitoError(
-            "SerializationException", f"Value at '{path}' must be {_TYPE_WORDS[kind]}"
-        )
+        # AWS's JSON deserializer answers a type mismatch itself, before validation
+        # (amazon-cognito-identity-js #485, amplify-js #5165); these are its texts
+        if isinstance(value, dict):
+            message = "Start of structure or map found where not expected."
+        elif isinstance(value, list):
+            message = "Start of list found where not expected"
+        else:
+            message = "Unexpected field type"
+        raise CognitoError("SerializationException", message)
 
 
 def _clean(members: dict[str, Member], raw: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -129,16 +128,13 @@ def _clean(members: dict[str, Member], raw: dict[str, Any], prefix: str) -> dict
         if value is None:
             continue
         path = prefix + _camel(name)
-        _check_type(spec.kind, value, path)
+        _check_type(spec.kind, value)
         if spec.kind == "map":
             cleaned: dict[str, str] = {}
             for key, item in value.items():
                 if item is None:
                     continue
-                if not isinstance(item, str):
-                    raise CognitoError(
-                        "SerializationException", f"Map values at '{path}' must be strings"
-                    )
+                _check_type("string", item)
                 cleaned[key] = item
             out[name] = cleaned
         elif spec.kind == "struct":
@@ -149,7 +145,7 @@ def _clean(members: dict[str, Member], raw: dict[str, Any], prefix: str) -> dict
                 if item is None:
                     continue
                 item_path = f"{path}.{index + 1}.member"
-                _check_type("struct", item, item_path)
+                _check_type("struct", item)
                 items.append(_clean(spec.members, item, item_path + "."))
             out[name] = items
         elif spec.kind == "string_list":
@@ -157,7 +153,7 @@ def _clean(members: dict[str, Member], raw: dict[str, Any], prefix: str) -> dict
             for item in value:
                 if item is None:
                     continue
-                _check_type("string", item, path)
+                _check_type("string", item)
                 strings.append(item)
             out[name] = strings
         else:
@@ -227,3 +223,236 @@ def validate(members: dict[str, Member], raw: dict[str, Any]) -> dict[str, Any]:
         noun = "validation error" if count == 1 else "validation errors"
         raise invalid(f"{count} {noun} detected: " + "; ".join(errors))
     return data
+
+
+# --- request shapes (botocore cognito-idp model) -------------------------------------------------
+
+_POOL_ID = Member("string", required=True, min_len=1, max_len=55, pattern=r"[\w-]+_[0-9a-zA-Z]+")
+_CLIENT_ID = Member("string", required=True, min_len=1, max_len=128, pattern=r"[\w+]+")
+_USERNAME = Member("string", required=True, min_len=1, max_len=128)
+_SESSION = Member("string", min_len=20, max_len=2048)
+_TOKEN_PATTERN = r"[A-Za-z0-9-_=.]+"
+_ACCESS = Member("string", required=True, pattern=_TOKEN_PATTERN)
+_MAP = Member("map")
+_AUTH_FLOWS = (
+    "USER_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN",
+    "CUSTOM_AUTH",
+    "ADMIN_NO_SRP_AUTH",
+    "USER_PASSWORD_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH",
+    "USER_AUTH",
+)
+_CHALLENGES = (
+    "SMS_MFA",
+    "EMAIL_OTP",
+    "SOFTWARE_TOKEN_MFA",
+    "SELECT_MFA_TYPE",
+    "MFA_SETUP",
+    "PASSWORD_VERIFIER",
+    "CUSTOM_CHALLENGE",
+    "SELECT_CHALLENGE",
+    "DEVICE_SRP_AUTH",
+    "DEVICE_PASSWORD_VERIFIER",
+    "ADMIN_NO_SRP_AUTH",
+    "NEW_PASSWORD_REQUIRED",
+    "SMS_OTP",
+    "PASSWORD",
+    "WEB_AUTHN",
+    "PASSWORD_SRP",
+)
+_FLOW_NAMES = (
+    "ADMIN_NO_SRP_AUTH",
+    "CUSTOM_AUTH_FLOW_ONLY",
+    "USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_AUTH",
+)
+_MFA_SETTINGS = Member(
+    "struct", members={"Enabled": Member("boolean"), "PreferredMfa": Member("boolean")}
+)
+_ATTRIBUTES = Member(
+    "list",
+    members={
+        "Name": Member("string", required=True, min_len=1, max_len=32),
+        "Value": Member("string", max_len=2048),
+    },
+)
+_MFA_OPTIONS = Member(
+    "list",
+    required=True,
+    members={
+        "DeliveryMedium": Member("string", enum=("SMS", "EMAIL")),
+        "AttributeName": Member("string", min_len=1, max_len=32),
+    },
+)
+_UNIT = Member("string", enum=("seconds", "minutes", "hours", "days"))
+
+_AUTH_START = {
+    "AuthFlow": Member("string", required=True, enum=_AUTH_FLOWS),
+    "ClientId": _CLIENT_ID,
+    "AuthParameters": _MAP,
+    "ClientMetadata": _MAP,
+    "Session": _SESSION,
+}
+_AUTH_ANSWER = {
+    "ClientId": _CLIENT_ID,
+    "ChallengeName": Member("string", required=True, enum=_CHALLENGES),
+    "Session": _SESSION,
+    "ChallengeResponses": _MAP,
+    "ClientMetadata": _MAP,
+}
+_PREFERENCES = {
+    "SMSMfaSettings": _MFA_SETTINGS,
+    "SoftwareTokenMfaSettings": _MFA_SETTINGS,
+    "EmailMfaSettings": _MFA_SETTINGS,
+    "WebAuthnMfaSettings": Member("struct", members={"Enabled": Member("boolean")}),
+}
+
+SHAPES: Final[dict[str, dict[str, Member]]] = {
+    "InitiateAuth": _AUTH_START,
+    "RespondToAuthChallenge": _AUTH_ANSWER,
+    "AdminInitiateAuth": {"UserPoolId": _POOL_ID, **_AUTH_START},
+    "AdminRespondToAuthChallenge": {"UserPoolId": _POOL_ID, **_AUTH_ANSWER},
+    "AssociateSoftwareToken": {
+        "AccessToken": Member("string", pattern=_TOKEN_PATTERN),
+        "Session": _SESSION,
+    },
+    "VerifySoftwareToken": {
+        "AccessToken": Member("string", pattern=_TOKEN_PATTERN),
+        "Session": _SESSION,
+        "UserCode": Member("string", required=True, min_len=6, max_len=6, pattern="[0-9]+"),
+        "FriendlyDeviceName": Member("string"),
+    },
+    "SetUserMFAPreference": {**_PREFERENCES, "AccessToken": _ACCESS},
+    "AdminSetUserMFAPreference": {**_PREFERENCES, "Username": _USERNAME, "UserPoolId": _POOL_ID},
+    "SetUserSettings": {"AccessToken": _ACCESS, "MFAOptions": _MFA_OPTIONS},
+    "AdminSetUserSettings": {
+        "UserPoolId": _POOL_ID,
+        "Username": _USERNAME,
+        "MFAOptions": _MFA_OPTIONS,
+    },
+    "GetUser": {"AccessToken": _ACCESS},
+    "GlobalSignOut": {"AccessToken": _ACCESS},
+    "AdminGetUser": {"UserPoolId": _POOL_ID, "Username": _USERNAME},
+    "AdminDeleteUser": {"UserPoolId": _POOL_ID, "Username": _USERNAME},
+    "AdminCreateUser": {
+        "UserPoolId": _POOL_ID,
+        "Username": _USERNAME,
+        "UserAttributes": _ATTRIBUTES,
+        "ValidationData": _ATTRIBUTES,
+        "TemporaryPassword": Member("string", max_len=256),
+        "ForceAliasCreation": Member("boolean"),
+        "MessageAction": Member("string", enum=("RESEND", "SUPPRESS")),
+        "DesiredDeliveryMediums": Member("string_list", enum=("SMS", "EMAIL")),
+        "ClientMetadata": _MAP,
+    },
+    "AdminSetUserPassword": {
+        "UserPoolId": _POOL_ID,
+        "Username": _USERNAME,
+        "Password": Member("string", required=True, max_len=256),
+        "Permanent": Member("boolean"),
+    },
+    "AdminUpdateUserAttributes": {
+        "UserPoolId": _POOL_ID,
+        "Username": _USERNAME,
+        "UserAttributes": Member("list", required=True, members=_ATTRIBUTES.members),
+        "ClientMetadata": _MAP,
+    },
+    "CreateUserPool": {
+        "PoolName": Member("string", required=True, min_len=1, max_len=128),
+        "Policies": Member(
+            "struct",
+            members={
+                "PasswordPolicy": Member(
+                    "struct",
+                    members={
+                        "MinimumLength": Member("integer", min_value=6, max_value=99),
+                        "RequireUppercase": Member("boolean"),
+                        "RequireLowercase": Member("boolean"),
+                        "RequireNumbers": Member("boolean"),
+                        "RequireSymbols": Member("boolean"),
+                        "TemporaryPasswordValidityDays": Member(
+                            "integer", min_value=0, max_value=365
+                        ),
+                    },
+                )
+            },
+        ),
+        "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
+        "UsernameAttributes": Member("string_list", enum=("phone_number", "email")),
+        "AliasAttributes": Member(
+            "string_list", enum=("phone_number", "email", "preferred_username")
+        ),
+        "AutoVerifiedAttributes": Member("string_list", enum=("phone_number", "email")),
+        "Schema": Member(
+            "list",
+            members={
+                "Name": Member("string", min_len=1, max_len=20),
+                "Required": Member("boolean"),
+            },
+        ),
+        "SmsAuthenticationMessage": Member("string", min_len=6, max_len=140),
+        "SmsConfiguration": Member("struct"),
+        "EmailConfiguration": Member("struct"),
+        "UserPoolTags": _MAP,
+    },
+    "DescribeUserPool": {"UserPoolId": _POOL_ID},
+    "DeleteUserPool": {"UserPoolId": _POOL_ID},
+    "CreateUserPoolClient": {
+        "UserPoolId": _POOL_ID,
+        "ClientName": Member("string", required=True, min_len=1, max_len=128),
+        "GenerateSecret": Member("boolean"),
+        "ExplicitAuthFlows": Member("string_list", enum=_FLOW_NAMES),
+        "AuthSessionValidity": Member("integer", min_value=3, max_value=15),
+        "RefreshTokenValidity": Member("integer", min_value=0, max_value=315360000),
+        "AccessTokenValidity": Member("integer", min_value=1, max_value=86400),
+        "IdTokenValidity": Member("integer", min_value=1, max_value=86400),
+        "TokenValidityUnits": Member(
+            "struct", members={"AccessToken": _UNIT, "IdToken": _UNIT, "RefreshToken": _UNIT}
+        ),
+    },
+    "DescribeUserPoolClient": {"UserPoolId": _POOL_ID, "ClientId": _CLIENT_ID},
+    "SetUserPoolMfaConfig": {
+        "UserPoolId": _POOL_ID,
+        "SmsMfaConfiguration": Member(
+            "struct",
+            members={
+                "SmsAuthenticationMessage": Member("string", min_len=6, max_len=140),
+                "SmsConfiguration": Member("struct"),
+            },
+        ),
+        "SoftwareTokenMfaConfiguration": Member("struct", members={"Enabled": Member("boolean")}),
+        "EmailMfaConfiguration": Member(
+            "struct",
+            members={
+                "Message": Member("string", min_len=6, max_len=20000),
+                "Subject": Member("string", min_len=1, max_len=140),
+            },
+        ),
+        "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
+    },
+    "GetUserPoolMfaConfig": {"UserPoolId": _POOL_ID},
+}
+
+# Operations that need SigV4 (the model's non-"noAuth" operations among those served here).
+SIGNED_OPERATIONS: Final = frozenset(
+    name
+    for name in SHAPES
+    if name.startswith("Admin")
+    or name
+    in {
+        "CreateUserPool",
+        "DescribeUserPool",
+        "DeleteUserPool",
+        "CreateUserPoolClient",
+        "DescribeUserPoolClient",
+        "SetUserPoolMfaConfig",
+        "GetUserPoolMfaConfig",
+    }
+)

@@ -73,6 +73,7 @@ __all__ = [
     "EMULATOR_ENDPOINT",
     "emulator_router",
     "httpx_client_config",
+    "is_signed",
     "mount",
 ]
 

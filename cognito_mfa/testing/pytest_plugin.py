@@ -3,7 +3,7 @@
 Installed with cognito-mfa, so any test suite gets them without a ``conftest.py``. Every
 fixture is function-scoped and starts from an empty emulator.
 
-==========================  ===========================================================
+=========================== ======================================================================
 ``cognito_emulator``        an :class:`~cognito_mfa.testing.Emulator` mounted in-process with
                             respx (see :func:`~cognito_mfa.testing.mount`): aioboto3 clients
                             built with ``config=httpx_client_config()`` and
@@ -21,13 +21,15 @@ fixture is function-scoped and starts from an empty emulator.
                             password=DEFAULT_PASSWORD, *, phone=None, email=None, totp=False,
                             mfa=(), preferred=None, pool=None)`` → a confirmed
                             :class:`~cognito_mfa.testing.seed.SeededUser` in ``cognito_pool``
-                            (or ``pool``); ``totp=True`` enrols and verifies a software token and
-                            the user's ``totp_secret`` holds its base32 secret.
+                            (or ``pool``); ``totp=True`` enrols, verifies and enables a software
+                            token and the user's ``totp_secret`` holds its base32 secret;
+                            ``mfa`` enables factors (``"SMS"``, ``"TOTP"``, ``"EMAIL"``),
+                            ``preferred`` marks one preferred.
 ``cognito_outbox``          the list of :class:`~cognito_mfa.testing.SentMessage` (SMS and e-mail
                             codes) the mounted emulator has sent, live.
 ``cognito_server``          an :class:`~cognito_mfa.testing.EmulatorServer` with its own fresh
                             emulator on a free loopback port (``.url``, ``.emulator``).
-==========================  ===========================================================
+=========================== ======================================================================
 
 Example::
 

@@ -170,9 +170,10 @@ class Seeder:
         """A confirmed user with a permanent password.
 
         ``phone``/``email`` are set as verified attributes. ``totp=True`` enrols and verifies a
-        software token (see :meth:`enrol_totp`). ``mfa`` enables the listed factors with
-        AdminSetUserMFAPreference, and ``preferred`` marks one of them preferred (``"TOTP"``
-        implies ``totp=True``).
+        software token (see :meth:`enrol_totp`) and enables it. ``mfa`` enables the listed
+        factors with AdminSetUserMFAPreference, and ``preferred`` marks one of them preferred;
+        ``"TOTP"`` in either implies ``totp=True``. With several factors enabled and none
+        preferred, the user gets SELECT_MFA_TYPE at sign-in.
         """
         user_attributes = [{"Name": k, "Value": v} for k, v in (attributes or {}).items()]
         if phone is not None:
@@ -198,9 +199,13 @@ class Seeder:
         await self.client.admin_set_user_password(
             UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True
         )
-        factors = set(mfa) | ({preferred} if preferred else set())
+        factors: set[MfaFactor] = set(mfa)
+        if preferred is not None:
+            factors.add(preferred)
+        if totp:
+            factors.add("TOTP")
         secret = None
-        if totp or "TOTP" in factors:
+        if "TOTP" in factors:
             secret = await self.enrol_totp(pool, username, password)
         if factors:
             await self.set_mfa(pool, username, enabled=factors, preferred=preferred)

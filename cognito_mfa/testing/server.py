@@ -122,7 +122,10 @@ def load_emulator(state_file: Path | str | None, **kwargs: Any) -> Emulator:
         raise ValueError(f"cannot read emulator state from {path}: {exc}") from exc
     if not isinstance(state, dict):
         raise ValueError(f"emulator state in {path} is not a JSON object")
-    return Emulator.from_state(state, **kwargs)
+    try:
+        return Emulator.from_state(state, **kwargs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"emulator state in {path} is not usable: {exc!r}") from exc
 
 
 class _Server(ThreadingHTTPServer):
@@ -135,6 +138,8 @@ class _Server(ThreadingHTTPServer):
         self.front = front
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:

@@ -44,9 +44,9 @@ from ._model import (
     refresh_to_state,
 )
 from ._tokens import ACCESS_SCOPE, SigningKey, TokenError, issuer, unverified_issuer
-from ._wire import CognitoError, Member, decode_body, invalid, validate
+from ._wire import SHAPES, SIGNED_OPERATIONS, CognitoError, decode_body, invalid, validate
 
-__all__ = ["Emulator", "SentMessage", "WireResponse"]
+__all__ = ["SHAPES", "SIGNED_OPERATIONS", "Emulator", "SentMessage", "WireResponse"]
 
 TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 CONTENT_TYPE: Final = "application/x-amz-json-1.1"
@@ -58,7 +58,7 @@ class WireResponse:
     """One HTTP answer: status, JSON body, headers, and how long the front must wait first."""
 
     status: int
-    body: bytes
+    body: bytes = field(repr=False)  # carries tokens and sessions
     headers: dict[str, str]
     delay: float = 0.0
 
@@ -84,238 +84,6 @@ class SentMessage:
             "sent_at": self.sent_at,
         }
 
-
-# --- request shapes (botocore cognito-idp model) ----------------------------------------------
-
-_POOL_ID = Member("string", required=True, min_len=1, max_len=55, pattern=r"[\w-]+_[0-9a-zA-Z]+")
-_CLIENT_ID = Member("string", required=True, min_len=1, max_len=128, pattern=r"[\w+]+")
-_USERNAME = Member("string", required=True, min_len=1, max_len=128)
-_SESSION = Member("string", min_len=20, max_len=2048)
-_TOKEN_PATTERN = r"[A-Za-z0-9-_=.]+"
-_ACCESS = Member("string", required=True, pattern=_TOKEN_PATTERN)
-_MAP = Member("map")
-_AUTH_FLOWS = (
-    "USER_SRP_AUTH",
-    "REFRESH_TOKEN_AUTH",
-    "REFRESH_TOKEN",
-    "CUSTOM_AUTH",
-    "ADMIN_NO_SRP_AUTH",
-    "USER_PASSWORD_AUTH",
-    "ADMIN_USER_PASSWORD_AUTH",
-    "USER_AUTH",
-)
-_CHALLENGES = (
-    "SMS_MFA",
-    "EMAIL_OTP",
-    "SOFTWARE_TOKEN_MFA",
-    "SELECT_MFA_TYPE",
-    "MFA_SETUP",
-    "PASSWORD_VERIFIER",
-    "CUSTOM_CHALLENGE",
-    "SELECT_CHALLENGE",
-    "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER",
-    "ADMIN_NO_SRP_AUTH",
-    "NEW_PASSWORD_REQUIRED",
-    "SMS_OTP",
-    "PASSWORD",
-    "WEB_AUTHN",
-    "PASSWORD_SRP",
-)
-_FLOW_NAMES = (
-    "ADMIN_NO_SRP_AUTH",
-    "CUSTOM_AUTH_FLOW_ONLY",
-    "USER_PASSWORD_AUTH",
-    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-    "ALLOW_CUSTOM_AUTH",
-    "ALLOW_USER_PASSWORD_AUTH",
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-    "ALLOW_USER_AUTH",
-)
-_MFA_SETTINGS = Member(
-    "struct", members={"Enabled": Member("boolean"), "PreferredMfa": Member("boolean")}
-)
-_ATTRIBUTES = Member(
-    "list",
-    members={
-        "Name": Member("string", required=True, min_len=1, max_len=32),
-        "Value": Member("string", max_len=2048),
-    },
-)
-_MFA_OPTIONS = Member(
-    "list",
-    required=True,
-    members={
-        "DeliveryMedium": Member("string", enum=("SMS", "EMAIL")),
-        "AttributeName": Member("string", min_len=1, max_len=32),
-    },
-)
-_UNIT = Member("string", enum=("seconds", "minutes", "hours", "days"))
-
-_AUTH_START = {
-    "AuthFlow": Member("string", required=True, enum=_AUTH_FLOWS),
-    "ClientId": _CLIENT_ID,
-    "AuthParameters": _MAP,
-    "ClientMetadata": _MAP,
-    "Session": _SESSION,
-}
-_AUTH_ANSWER = {
-    "ClientId": _CLIENT_ID,
-    "ChallengeName": Member("string", required=True, enum=_CHALLENGES),
-    "Session": _SESSION,
-    "ChallengeResponses": _MAP,
-    "ClientMetadata": _MAP,
-}
-_PREFERENCES = {
-    "SMSMfaSettings": _MFA_SETTINGS,
-    "SoftwareTokenMfaSettings": _MFA_SETTINGS,
-    "EmailMfaSettings": _MFA_SETTINGS,
-    "WebAuthnMfaSettings": Member("struct", members={"Enabled": Member("boolean")}),
-}
-
-SHAPES: Final[dict[str, dict[str, Member]]] = {
-    "InitiateAuth": _AUTH_START,
-    "RespondToAuthChallenge": _AUTH_ANSWER,
-    "AdminInitiateAuth": {"UserPoolId": _POOL_ID, **_AUTH_START},
-    "AdminRespondToAuthChallenge": {"UserPoolId": _POOL_ID, **_AUTH_ANSWER},
-    "AssociateSoftwareToken": {
-        "AccessToken": Member("string", pattern=_TOKEN_PATTERN),
-        "Session": _SESSION,
-    },
-    "VerifySoftwareToken": {
-        "AccessToken": Member("string", pattern=_TOKEN_PATTERN),
-        "Session": _SESSION,
-        "UserCode": Member("string", required=True, min_len=6, max_len=6, pattern="[0-9]+"),
-        "FriendlyDeviceName": Member("string"),
-    },
-    "SetUserMFAPreference": {**_PREFERENCES, "AccessToken": _ACCESS},
-    "AdminSetUserMFAPreference": {**_PREFERENCES, "Username": _USERNAME, "UserPoolId": _POOL_ID},
-    "SetUserSettings": {"AccessToken": _ACCESS, "MFAOptions": _MFA_OPTIONS},
-    "AdminSetUserSettings": {
-        "UserPoolId": _POOL_ID,
-        "Username": _USERNAME,
-        "MFAOptions": _MFA_OPTIONS,
-    },
-    "GetUser": {"AccessToken": _ACCESS},
-    "GlobalSignOut": {"AccessToken": _ACCESS},
-    "AdminGetUser": {"UserPoolId": _POOL_ID, "Username": _USERNAME},
-    "AdminDeleteUser": {"UserPoolId": _POOL_ID, "Username": _USERNAME},
-    "AdminCreateUser": {
-        "UserPoolId": _POOL_ID,
-        "Username": _USERNAME,
-        "UserAttributes": _ATTRIBUTES,
-        "ValidationData": _ATTRIBUTES,
-        "TemporaryPassword": Member("string", max_len=256),
-        "ForceAliasCreation": Member("boolean"),
-        "MessageAction": Member("string", enum=("RESEND", "SUPPRESS")),
-        "DesiredDeliveryMediums": Member("string_list", enum=("SMS", "EMAIL")),
-        "ClientMetadata": _MAP,
-    },
-    "AdminSetUserPassword": {
-        "UserPoolId": _POOL_ID,
-        "Username": _USERNAME,
-        "Password": Member("string", required=True, max_len=256),
-        "Permanent": Member("boolean"),
-    },
-    "AdminUpdateUserAttributes": {
-        "UserPoolId": _POOL_ID,
-        "Username": _USERNAME,
-        "UserAttributes": Member("list", required=True, members=_ATTRIBUTES.members),
-        "ClientMetadata": _MAP,
-    },
-    "CreateUserPool": {
-        "PoolName": Member("string", required=True, min_len=1, max_len=128),
-        "Policies": Member(
-            "struct",
-            members={
-                "PasswordPolicy": Member(
-                    "struct",
-                    members={
-                        "MinimumLength": Member("integer", min_value=6, max_value=99),
-                        "RequireUppercase": Member("boolean"),
-                        "RequireLowercase": Member("boolean"),
-                        "RequireNumbers": Member("boolean"),
-                        "RequireSymbols": Member("boolean"),
-                        "TemporaryPasswordValidityDays": Member(
-                            "integer", min_value=0, max_value=365
-                        ),
-                    },
-                )
-            },
-        ),
-        "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
-        "UsernameAttributes": Member("string_list", enum=("phone_number", "email")),
-        "AliasAttributes": Member(
-            "string_list", enum=("phone_number", "email", "preferred_username")
-        ),
-        "AutoVerifiedAttributes": Member("string_list", enum=("phone_number", "email")),
-        "Schema": Member(
-            "list",
-            members={
-                "Name": Member("string", min_len=1, max_len=20),
-                "Required": Member("boolean"),
-            },
-        ),
-        "SmsAuthenticationMessage": Member("string", min_len=6, max_len=140),
-        "SmsConfiguration": Member("struct"),
-        "EmailConfiguration": Member("struct"),
-        "UserPoolTags": _MAP,
-    },
-    "DescribeUserPool": {"UserPoolId": _POOL_ID},
-    "DeleteUserPool": {"UserPoolId": _POOL_ID},
-    "CreateUserPoolClient": {
-        "UserPoolId": _POOL_ID,
-        "ClientName": Member("string", required=True, min_len=1, max_len=128),
-        "GenerateSecret": Member("boolean"),
-        "ExplicitAuthFlows": Member("string_list", enum=_FLOW_NAMES),
-        "AuthSessionValidity": Member("integer", min_value=3, max_value=15),
-        "RefreshTokenValidity": Member("integer", min_value=0, max_value=315360000),
-        "AccessTokenValidity": Member("integer", min_value=1, max_value=86400),
-        "IdTokenValidity": Member("integer", min_value=1, max_value=86400),
-        "TokenValidityUnits": Member(
-            "struct", members={"AccessToken": _UNIT, "IdToken": _UNIT, "RefreshToken": _UNIT}
-        ),
-    },
-    "DescribeUserPoolClient": {"UserPoolId": _POOL_ID, "ClientId": _CLIENT_ID},
-    "SetUserPoolMfaConfig": {
-        "UserPoolId": _POOL_ID,
-        "SmsMfaConfiguration": Member(
-            "struct",
-            members={
-                "SmsAuthenticationMessage": Member("string", min_len=6, max_len=140),
-                "SmsConfiguration": Member("struct"),
-            },
-        ),
-        "SoftwareTokenMfaConfiguration": Member("struct", members={"Enabled": Member("boolean")}),
-        "EmailMfaConfiguration": Member(
-            "struct",
-            members={
-                "Message": Member("string", min_len=6, max_len=20000),
-                "Subject": Member("string", min_len=1, max_len=140),
-            },
-        ),
-        "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
-    },
-    "GetUserPoolMfaConfig": {"UserPoolId": _POOL_ID},
-}
-
-# Operations that need SigV4 (the model's non-"noAuth" operations among those served here).
-SIGNED_OPERATIONS: Final = frozenset(
-    name
-    for name in SHAPES
-    if name.startswith("Admin")
-    or name
-    in {
-        "CreateUserPool",
-        "DescribeUserPool",
-        "DeleteUserPool",
-        "CreateUserPoolClient",
-        "DescribeUserPoolClient",
-        "SetUserPoolMfaConfig",
-        "GetUserPoolMfaConfig",
-    }
-)
 
 _MSG_BAD_PASSWORD: Final = "Incorrect username or password."
 _MSG_SESSION: Final = "Invalid session for the user."
@@ -462,13 +230,13 @@ class Emulator:
                 if fault.error is not None:
                     raise CognitoError(fault.error, FaultQueue.message_of(fault))
             if operation in SIGNED_OPERATIONS and not signed:
-                # AWS's common error for an unsigned call to an IAM-authorised action is
-                # MissingAuthenticationToken, HTTP 403 ("Common Errors" in every AWS API
-                # reference; observed as "Missing Authentication Token" from AdminCreateUser).
-                # UNCONFIRMED: the exact __type spelling for cognito-idp; this is the JSON 1.1
-                # "<name>Exception" form other JSON services use.
+                # AWS's common error for an unsigned call to an IAM-authorised action:
+                # MissingAuthenticationToken, HTTP 403 ("Common Errors" in the AWS API
+                # references), with the SigV4 layer's text "Request is missing Authentication
+                # Token". UNCONFIRMED for cognito-idp itself (AWS is not reachable from here);
+                # the JSON 1.1 "__type" is spelled "<name>Exception" as other JSON services do.
                 raise CognitoError(
-                    "MissingAuthenticationTokenException", "Missing Authentication Token"
+                    "MissingAuthenticationTokenException", "Request is missing Authentication Token"
                 )
             data = validate(SHAPES[operation], decode_body(body))
             result = self._handlers[operation](data)
@@ -1453,7 +1221,10 @@ class Emulator:
             out[name] = item.get("Value", "")
         return out
 
-    def _check_unique(self, pool: Pool, attributes: dict[str, str], exclude: str | None) -> None:
+    def _check_unique(
+        self, pool: Pool, attributes: dict[str, str], exclude: str | None, code: str
+    ) -> None:
+        """Sign-in attributes (email/phone as username) must be unique in the pool."""
         for name in pool.username_attributes:
             value = attributes.get(name)
             if value is None:
@@ -1461,9 +1232,7 @@ class Emulator:
             for other in pool.users.values():
                 if other.username != exclude and other.attributes.get(name) == value:
                     label = "email" if name == "email" else "phone number"
-                    raise CognitoError(
-                        "AliasExistsException", f"An account with the given {label} already exists."
-                    )
+                    raise CognitoError(code, f"An account with the given {label} already exists.")
 
     def _user_shape(self, user: User) -> dict[str, Any]:
         return {
@@ -1500,7 +1269,7 @@ class Emulator:
                 raise CognitoError("UsernameExistsException", "User account already exists")
             sub = _codes.random_uuid(self._random)
             username = given_name
-        self._check_unique(pool, attributes, None)
+        self._check_unique(pool, attributes, None, "UsernameExistsException")
         temporary = data.get("TemporaryPassword")
         if temporary is None:
             # Cognito makes one up and sends it in the invitation
@@ -1542,7 +1311,7 @@ class Emulator:
     def _admin_update_user_attributes(self, data: dict[str, Any]) -> dict[str, Any]:
         pool, user = self._admin_user(data)
         changes = self._attributes_of(data["UserAttributes"])
-        self._check_unique(pool, changes, user.username)
+        self._check_unique(pool, changes, user.username, "AliasExistsException")
         user.attributes.update(changes)
         user.modified = self.now()
         return {}

@@ -10,7 +10,7 @@ import jwt
 import pyotp
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
-from fronts import Front, srp_sign_in
+from fronts import FAKE_SIGNATURE, Front, srp_sign_in
 
 PASSWORD = "Correct-Horse-9"
 
@@ -177,8 +177,19 @@ async def test_unsigned_admin_call_is_refused(front: Front) -> None:
             "Content-Type": "application/x-amz-json-1.1",
         },
     )
-    assert response.status_code in (400, 403)
-    assert response.json()["__type"] != "UserNotFoundException"
+    assert response.status_code == 403
+    assert response.json()["__type"] == "MissingAuthenticationTokenException"
+    # The same call with a SigV4 Authorization header gets through to the model.
+    signed = await http.post(
+        "/",
+        content=b'{"UserPoolId": "%s", "Username": "nobody"}' % pool.pool_id.encode(),
+        headers={
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminGetUser",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": FAKE_SIGNATURE,
+        },
+    )
+    assert signed.json()["__type"] == "UserNotFoundException"
 
 
 async def test_wire_errors(front: Front) -> None:

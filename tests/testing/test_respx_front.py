@@ -13,6 +13,7 @@ import pyotp
 import pytest
 import respx
 
+import cognito_mfa.testing
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,
@@ -38,6 +39,26 @@ def httpx_client(endpoint: str = EMULATOR_ENDPOINT) -> Any:
         endpoint_url=endpoint,
         config=httpx_client_config(retries={"total_max_attempts": 1}),
     )
+
+
+def test_public_names() -> None:
+    assert sorted(cognito_mfa.testing.__all__) == [
+        "EMULATOR_ENDPOINT",
+        "Emulator",
+        "EmulatorServer",
+        "SeededPool",
+        "SeededUser",
+        "Seeder",
+        "SentMessage",
+        "WireResponse",
+        "emulator_router",
+        "httpx_client_config",
+        "load_emulator",
+        "mount",
+        "write_state_atomically",
+    ]
+    for name in cognito_mfa.testing.__all__:
+        assert getattr(cognito_mfa.testing, name) is not None
 
 
 async def test_routes_on_the_target_header_and_records_calls() -> None:

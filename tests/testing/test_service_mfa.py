@@ -7,13 +7,9 @@ from typing import Any
 
 import pyotp
 import pytest
-from test_service_harness import (  # noqa: F401 (fixtures)
-    PASSWORD,
+from conftest import (
     FakeClock,
     Harness,
-    h,
-    svc_clock,
-    svc_emulator,
 )
 
 from cognito_mfa.testing.service import Emulator

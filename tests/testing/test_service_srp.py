@@ -9,14 +9,11 @@ from typing import Any
 
 import jwt
 import pytest
-from test_service_harness import (  # noqa: F401 (fixtures)
+from conftest import (
     PASSWORD,
     FakeClock,
     Harness,
-    h,
     secret_hash,
-    svc_clock,
-    svc_emulator,
 )
 
 from cognito_mfa import srp
@@ -453,3 +450,27 @@ def test_identifier_formats(h: Harness) -> None:
     assert region == "us-east-1" and len(name) == 9 and name.isalnum()
     client_id, _ = h.client(pool_id)
     assert len(client_id) == 26 and client_id.isalnum() and client_id == client_id.lower()
+
+
+def test_legacy_explicit_auth_flows(h: Harness) -> None:
+    pool_id = h.pool()
+    client_id, _ = h.client(pool_id, ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH"])
+    h.user(pool_id, "alice")
+    # legacy values add flows to SRP, which stays available
+    assert "AuthenticationResult" in h.srp_sign_in(pool_id, client_id, "alice")
+    admin = h.ok(
+        "AdminInitiateAuth",
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_NO_SRP_AUTH",
+        AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD},
+    )
+    assert "AuthenticationResult" in admin
+    custom_only, _ = h.client(pool_id, ExplicitAuthFlows=["CUSTOM_AUTH_FLOW_ONLY"])
+    failure = h.fail(
+        "InitiateAuth",
+        AuthFlow="USER_SRP_AUTH",
+        ClientId=custom_only,
+        AuthParameters={"USERNAME": "alice", "SRP_A": "ab"},
+    )
+    assert failure.message == "USER_SRP_AUTH flow not enabled for this client"

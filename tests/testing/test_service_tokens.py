@@ -7,14 +7,7 @@ import json
 import jwt
 import pyotp
 import pytest
-from test_service_harness import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    FakeClock,
-    Harness,
-    h,
-    svc_clock,
-    svc_emulator,
-)
+from conftest import PASSWORD, FakeClock, Harness, secret_hash
 
 from cognito_mfa.testing.service import Emulator
 
@@ -66,7 +59,7 @@ def test_tokens_verify_against_the_jwks_with_cognito_claims(h: Harness) -> None:
 
 
 def test_access_token_checks(h: Harness) -> None:
-    pool_id, client_id, result = setup(h)
+    _pool_id, _client_id, result = setup(h)
     access = result["AccessToken"]
     assert h.ok("GetUser", AccessToken=access)["Username"] == "alice"
     forged = h.fail("GetUser", AccessToken=access[:-4] + "AAAA")
@@ -80,7 +73,7 @@ def test_access_token_checks(h: Harness) -> None:
 
 
 def test_global_sign_out_revokes_access_and_refresh_tokens(h: Harness) -> None:
-    pool_id, client_id, first = setup(h)
+    _pool_id, client_id, first = setup(h)
     second = h.password_auth(client_id, "alice")["AuthenticationResult"]
     assert h.ok("GlobalSignOut", AccessToken=second["AccessToken"]) == {}
     for result in (first, second):
@@ -102,7 +95,7 @@ def test_global_sign_out_revokes_access_and_refresh_tokens(h: Harness) -> None:
 
 
 def test_deleted_user(h: Harness) -> None:
-    pool_id, client_id, result = setup(h)
+    pool_id, _client_id, result = setup(h)
     h.ok("AdminDeleteUser", UserPoolId=pool_id, Username="alice")
     assert h.fail("GetUser", AccessToken=result["AccessToken"]).code == "UserNotFoundException"
     assert h.fail("AdminGetUser", UserPoolId=pool_id, Username="alice").code == (
@@ -117,8 +110,6 @@ def test_state_round_trip(svc_clock: FakeClock) -> None:
     client_id, secret = h.client(pool_id, GenerateSecret=True)
     assert secret is not None
     internal = h.user(pool_id, "alice@example.com")
-    from test_service_harness import secret_hash
-
     first = h.password_auth(
         client_id,
         "alice@example.com",
@@ -164,7 +155,7 @@ def test_state_round_trip(svc_clock: FakeClock) -> None:
 
 
 def test_fault_injection(h: Harness) -> None:
-    pool_id, client_id, _ = setup(h)
+    _pool_id, client_id, _ = setup(h)
     h.emu.inject_fault("InitiateAuth", error="TooManyRequestsException", count=2, delay=0.5)
     for _ in range(2):
         response = h.raw(
@@ -272,7 +263,10 @@ def test_pool_and_client_admin(h: Harness) -> None:
         Username="alice@example.com",
         MessageAction="SUPPRESS",
     )
-    assert dup.code == "AliasExistsException"
+    assert (dup.code, dup.message) == (
+        "UsernameExistsException",
+        "An account with the given email already exists.",
+    )
     assert h.ok("AdminGetUser", UserPoolId=pool_id, Username="alice@example.com")["UserStatus"] == (
         "CONFIRMED"
     )
@@ -281,4 +275,59 @@ def test_pool_and_client_admin(h: Harness) -> None:
     assert (gone.code, gone.message) == (
         "ResourceNotFoundException",
         f"User pool {pool_id} does not exist.",
+    )
+
+
+def test_secrets_stay_out_of_reprs(h: Harness) -> None:
+    pool_id = h.pool()
+    h.mfa_config(pool_id, "ON", sms=True, totp=True)
+    client_id, secret = h.client(pool_id, GenerateSecret=True)
+    assert secret is not None
+    h.user(pool_id, "alice", phone_number="+15555551234")
+    step = h.password_auth(client_id, "alice", SECRET_HASH=secret_hash(secret, "alice", client_id))
+    pool = h.emu._pools[pool_id]
+    user = pool.users["alice"]
+    session = h.emu._sessions[step["Session"]]
+    text = repr(pool) + repr(session) + repr(h.emu.messages)
+    for value in (secret, step["Session"], h.emu.last_code("alice"), format(user.verifier, "x")):
+        assert value not in text
+
+
+def test_answering_totp_without_one(h: Harness) -> None:
+    pool_id = h.pool()
+    h.mfa_config(pool_id, "ON", sms=True, totp=True)
+    client_id, _ = h.client(pool_id)
+    h.user(pool_id, "alice", phone_number="+15555551234")
+    step = h.password_auth(client_id, "alice")
+    assert step["ChallengeName"] == "SMS_MFA"
+    failure = h.fail(
+        "RespondToAuthChallenge",
+        ClientId=client_id,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        Session=step["Session"],
+        ChallengeResponses={"USERNAME": "alice", "SOFTWARE_TOKEN_MFA_CODE": "123456"},
+    )
+    assert failure.code == "SoftwareTokenMFANotFoundException"
+
+
+def test_admin_refresh_and_unknown_pool(h: Harness) -> None:
+    pool_id, client_id, result = setup(h)
+    refreshed = h.ok(
+        "AdminInitiateAuth",
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+    )
+    assert "IdToken" in refreshed["AuthenticationResult"]
+    missing = h.fail(
+        "AdminInitiateAuth",
+        UserPoolId="us-east-1_Missing1",
+        ClientId=client_id,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+    )
+    assert (missing.code, missing.message) == (
+        "ResourceNotFoundException",
+        "User pool us-east-1_Missing1 does not exist.",
     )

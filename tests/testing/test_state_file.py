@@ -90,49 +90,77 @@ def test_a_corrupt_state_file_is_reported(tmp_path: Path) -> None:
         load_emulator(state)
 
 
-def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path) -> None:
-    state = tmp_path / "emulator.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cognito_mfa.testing",
-            "serve",
-            "--port",
-            "0",
-            "--state",
-            str(state),
-        ],
-        stdout=subprocess.PIPE,
+def test_unusable_state_is_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a JSON object"):
+        load_emulator(state)
+    state.write_text('{"unexpected": true}')
+    with pytest.raises(ValueError, match=r"state\.json"):
+        load_emulator(state)
+
+
+def test_command_line_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"pools": [')
+    done = subprocess.run(
+        [sys.executable, "-m", "cognito_mfa.testing", "serve", "--state", str(state)],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert b"cannot read emulator state" in done.stderr
+
+
+def test_a_state_file_that_cannot_be_written_is_a_server_fault(tmp_path: Path) -> None:
+    state = tmp_path / "missing-directory" / "state.json"
+    with EmulatorServer(load_emulator(state), state_file=state) as server:
+        client = _boto3_client(server.url)
+        try:
+            with pytest.raises(ClientError) as info:
+                client.create_user_pool(PoolName="lost")
+        finally:
+            client.close()
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert info.value.response["Error"]["Code"] == "InternalErrorException"
+
+
+def _boto3_client(url: str) -> Any:
+    return boto3.client(
+        "cognito-idp",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def _kill_under_load(state: Path, round_number: int, pool_id: str | None) -> tuple[str, list[str]]:
+    """Serve ``--state state`` in a subprocess, create users from 4 threads, SIGKILL it.
+
+    Returns the pool id and the users whose creation was acknowledged before the kill.
+    """
+    command = [sys.executable, "-m", "cognito_mfa.testing", "serve", "--port", "0"]
+    process = subprocess.Popen([*command, "--state", str(state)], stdout=subprocess.PIPE)
     acknowledged: list[str] = []
     lock = threading.Lock()
     enough = threading.Event()
     try:
         assert process.stdout is not None
         url = process.stdout.readline().decode().strip()
-        admin = boto3.client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1}),
-        )
-        pool_id = admin.create_user_pool(PoolName="load")["UserPool"]["Id"]
+        if pool_id is None:
+            admin = _boto3_client(url)
+            pool_id = admin.create_user_pool(PoolName="load")["UserPool"]["Id"]
+            admin.close()
 
         def load(worker: int) -> None:
-            client = boto3.client(
-                "cognito-idp",
-                region_name="us-east-1",
-                endpoint_url=url,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=Config(retries={"total_max_attempts": 1}),
-            )
+            client = _boto3_client(url)
             try:
                 for number in range(10_000):
-                    username = f"user-{worker}-{number}"
+                    username = f"user-{round_number}-{worker}-{number}"
                     try:
                         client.admin_create_user(
                             UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS"
@@ -141,7 +169,7 @@ def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path)
                         return  # the server is gone
                     with lock:
                         acknowledged.append(username)
-                        if len(acknowledged) >= 150:
+                        if len(acknowledged) >= 100:
                             enough.set()
             finally:
                 client.close()
@@ -150,12 +178,11 @@ def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path)
         for worker in workers:
             worker.start()
         assert enough.wait(timeout=120), "the load never got going"
-        # Every request is followed by a state write, so the server is writing right now.
+        # Every acknowledged call is followed by a state write: the server is writing now.
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=20)
         for worker in workers:
             worker.join(timeout=60)
-        admin.close()
     finally:
         if process.poll() is None:
             process.kill()
@@ -163,23 +190,26 @@ def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path)
         if process.stdout is not None:
             process.stdout.close()
     assert process.returncode == -signal.SIGKILL
+    with lock:
+        return pool_id, list(acknowledged)
 
-    json.loads(state.read_text())  # parses: never half-written
+
+def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path) -> None:
+    state = tmp_path / "emulator.json"
+    pool_id = None
+    acknowledged: list[str] = []
+    # Three kills, each restarting from the file the previous one left.
+    for round_number in range(3):
+        pool_id, created = _kill_under_load(state, round_number, pool_id)
+        acknowledged += created
+        json.loads(state.read_text())  # parses: never half-written
     restored = load_emulator(state)
     assert restored.jwks(pool_id) is not None
     # Each state change is on disk before its answer is sent: every acknowledged user is there.
     with EmulatorServer(restored) as server:
-        client = boto3.client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=server.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = _boto3_client(server.url)
         try:
-            with lock:
-                expected = list(acknowledged)
-            for username in expected:
+            for username in acknowledged:
                 assert client.admin_get_user(UserPoolId=pool_id, Username=username)["Username"]
         finally:
             client.close()

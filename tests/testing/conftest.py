@@ -1,8 +1,9 @@
-"""Shared drivers for the emulator's service and wire tests: JSON in, JSON out, no HTTP.
+"""Drivers for the emulator's service and wire tests: JSON in, JSON out, no HTTP.
 
-Imported by test_service*.py and test_wire*.py (kept out of conftest.py, which the fronts'
-tests own). The client side of SRP is computed with :mod:`cognito_mfa.srp`, TOTP codes with pyotp, so
-every test exercises the emulator exactly as a real client would over the wire.
+test_service*.py and test_wire*.py use the fixtures and import the helpers. The client side
+of SRP is computed with :mod:`cognito_mfa.srp`, TOTP codes with pyotp, so every test drives
+the emulator exactly as a real client would over the wire. (The fronts' fixtures live in
+fronts.py.)
 """
 
 from __future__ import annotations
