@@ -60,6 +60,16 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 OTHER = "other (stdlib not called from one of the groups above)"
 
+# built-ins that block the thread: waiting, not CPU
+WAITS: frozenset[str] = frozenset(
+    {
+        "<method 'acquire' of '_thread.lock' objects>",
+        "<method 'acquire' of '_thread.RLock' objects>",
+        "<method 'poll' of 'select.epoll' objects>",
+        "<built-in method time.sleep>",
+    }
+)
+
 # built-ins that belong to a group whoever calls them
 _BUILTIN_GROUPS: tuple[tuple[str, str], ...] = (
     ("gmpy2", GROUPS[0][0]),
@@ -130,6 +140,8 @@ def group_stats(stats: pstats.Stats) -> dict[str, float]:
 
     totals: dict[str, float] = {}
     for func, (_cc, _nc, tottime, _ct, _callers) in raw.items():
+        if func[0] == "~" and func[2] in WAITS:
+            continue  # blocked, not computing (the thread-CPU timer should give ~0 anyway)
         for group, part in shares(func).items():
             totals[group] = totals.get(group, 0.0) + tottime * part
     return totals

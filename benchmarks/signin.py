@@ -468,3 +468,56 @@ def memory(params: dict[str, Any]) -> dict[str, Any]:
         return asyncio.run(main())
     finally:
         tracemalloc.stop()
+
+
+def memory_baseline(params: dict[str, Any]) -> dict[str, Any]:
+    """What pycognito keeps per parked sign-in, at the least: its ``mfa_tokens`` dict.
+
+    pycognito hands the SOFTWARE_TOKEN_MFA challenge over as an exception carrying boto3's
+    response dict, which the application keeps (``Cognito.mfa_tokens``) until the code comes.
+    One real such dict is taken from a sign-in against the same server, then ``flows`` distinct
+    copies (a JSON round trip, so no string is shared) are traced: a lower bound, as an
+    application would usually keep a ``Cognito`` object per user as well.
+    """
+    import json
+
+    from pycognito.aws_srp import AWSSRP
+    from pycognito.exceptions import SoftwareTokenMFAChallengeException
+
+    target = Target.from_params(params)
+    flows = int(params["flows"])
+    user = target.users[0]
+    client = _boto3_client(target, 1)
+    try:
+        aws = AWSSRP(
+            username=user.username,
+            password=user.password,
+            pool_id=target.pool_id,
+            client_id=target.client_id,
+            client=client,
+        )
+        try:
+            aws.authenticate_user()
+        except SoftwareTokenMFAChallengeException as challenge:
+            text = json.dumps(challenge.get_tokens(), default=str)
+        else:
+            raise AssertionError("pycognito: expected a SOFTWARE_TOKEN_MFA challenge")
+    finally:
+        client.close()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        parked = [json.loads(text) for _ in range(flows)]
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+        parked.clear()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return {
+        "flows": flows,
+        "bytes_per_flow_growth": (held - before) / flows,
+        "bytes_per_flow_freed": (held - after) / flows,
+    }

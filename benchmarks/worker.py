@@ -25,6 +25,7 @@ CASES: dict[str, str] = {
     "loop_latency": "benchmarks.signin:loop_latency",
     "throughput": "benchmarks.signin:throughput",
     "memory": "benchmarks.signin:memory",
+    "memory_baseline": "benchmarks.signin:memory_baseline",
     "emulator": "benchmarks.emulator:run",
     "profile": "benchmarks.profile:run",
 }

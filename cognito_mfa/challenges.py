@@ -13,12 +13,12 @@ repr or a ``model_dump``; it stays in the flow (and in ``flow.state`` when saved
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
+from ._checks import check_code, check_device_name, check_secret, check_string_map, check_text
 from .errors import FlowStateError, InvalidInput
 from .models import MfaType
 from .protocol import (
@@ -47,21 +47,6 @@ __all__ = [
     "build_challenge",
     "check_code",
 ]
-
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def check_code(code: object, length: int) -> str:
-    """``code`` if it is exactly ``length`` ASCII digits; else InvalidInput (value not echoed)."""
-    if not isinstance(code, str) or len(code) != length or not _DIGITS.fullmatch(code):
-        raise InvalidInput(f"the code must be exactly {length} digits")
-    return code
-
-
-def _check_text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{what} must be a non-empty string")
-    return value
 
 
 class _ChallengeBase(BaseModel):
@@ -98,14 +83,18 @@ class MfaCodeChallenge(_ChallengeBase):
         """How many digits the code has."""
         return self.mfa_type.code_length
 
-    async def answer(self, code: str, *, client_metadata: Mapping[str, str] | None = None) -> None:
-        """Send the code. On success the flow moves on (next challenge or tokens).
+    async def answer(
+        self, code: str | SecretStr, *, client_metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Send the code (a ``str`` or ``SecretStr``). On success the flow moves on (next
+        challenge or tokens).
 
-        Raises InvalidInput (not ``code_length`` digits; nothing sent), CodeMismatch (wrong
-        code: the same challenge may be answered again), SessionExpired / InvalidSession
-        (start over), FlowStateError (answered already, or the flow is over), other
-        ServiceError and TransportError subclasses.
+        Raises InvalidInput (not ``code_length`` digits, bad ``client_metadata``; nothing
+        sent), CodeMismatch (wrong code: the same challenge may be answered again),
+        SessionExpired / InvalidSession (start over), FlowStateError (answered already, or the
+        flow is over), other ServiceError and TransportError subclasses.
         """
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
         checked = check_code(code, self.code_length)
         await self._require_flow()._answer(
             self.step, mfa_code_responses(self.mfa_type, checked), client_metadata
@@ -189,20 +178,25 @@ class MfaSetupChallenge(_ChallengeBase):
 
     async def verify_software_token(
         self,
-        code: str,
+        code: str | SecretStr,
         friendly_device_name: str | None = None,
         *,
         client_metadata: Mapping[str, str] | None = None,
     ) -> None:
         """VerifySoftwareToken, then answer MFA_SETUP with the session it returned.
 
-        Raises InvalidInput (not 6 digits; nothing sent), FlowStateError (call
-        :meth:`associate_software_token` first), EnableSoftwareTokenMFA / CodeMismatch (wrong
-        code: verify again), SessionExpired, other service/transport errors.
+        ``code`` is the 6-digit code (a ``str`` or ``SecretStr``); ``friendly_device_name``
+        (optional, 1-1024 characters) names the authenticator in the user's settings.
+
+        Raises InvalidInput (not 6 digits, a bad device name or ``client_metadata``; nothing
+        sent), FlowStateError (call :meth:`associate_software_token` first),
+        EnableSoftwareTokenMFA / CodeMismatch (wrong code: verify again), SessionExpired, other
+        service/transport errors.
         """
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
         checked = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
         if friendly_device_name is not None:
-            _check_text(friendly_device_name, "friendly_device_name")
+            check_device_name(friendly_device_name)
         await self._require_flow()._verify(
             self.step, checked, friendly_device_name, client_metadata
         )
@@ -217,6 +211,7 @@ class MfaSetupChallenge(_ChallengeBase):
         """
         if not isinstance(email, str) or "@" not in email.strip("@"):
             raise InvalidInput("email must be an email address")
+        check_text(email, "email")
         self._require_option(MfaType.EMAIL_OTP)
         await self._require_flow()._answer(
             self.step, mfa_setup_email_responses(email), client_metadata
@@ -236,18 +231,22 @@ class NewPasswordRequiredChallenge(_ChallengeBase):
 
     async def answer(
         self,
-        new_password: str,
+        new_password: str | SecretStr,
         attributes: Mapping[str, str] | None = None,
         *,
         client_metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Set the new password (and required attributes). The flow may then ask for MFA.
+        """Set the new password (a ``str`` or ``SecretStr``) and required attributes (names
+        without the ``userAttributes.`` prefix, mapped to strings). The flow may then ask for
+        MFA.
 
-        Raises InvalidInput (empty password, a required attribute missing) before anything is
-        sent; InvalidPassword (policy: answer again), and as :meth:`MfaCodeChallenge.answer`.
+        Raises InvalidInput (empty password, attributes that are not strings, a required
+        attribute missing) before anything is sent; InvalidPassword (policy: answer again), and
+        as :meth:`MfaCodeChallenge.answer`.
         """
-        _check_text(new_password, "new_password")
-        given = dict(attributes or {})
+        __tracebackhide__ = True  # keeps the password out of pytest's failure output
+        password = check_secret(new_password, "new_password")
+        given = check_string_map(attributes, "attributes", non_empty_keys=True) or {}
         missing = [
             name
             for name in self.required_attributes
@@ -256,7 +255,7 @@ class NewPasswordRequiredChallenge(_ChallengeBase):
         if missing:
             raise InvalidInput(f"required attributes missing: {', '.join(missing)}")
         await self._require_flow()._answer(
-            self.step, new_password_responses(new_password, given), client_metadata
+            self.step, new_password_responses(password.get_secret_value(), given), client_metadata
         )
 
 

@@ -124,8 +124,9 @@ def write_private_file(path: Path, text: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
-        os.fchmod(fd, 0o600)
+        # fdopen first: from here on the handle owns the descriptor and closes it on any error
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -50,6 +50,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from . import protocol, srp
+from ._checks import check_string_map
 from .challenges import Challenge, MfaCodeChallenge, SelectMfaTypeChallenge, build_challenge
 from .errors import (
     CodeMismatch,
@@ -288,8 +289,9 @@ class FlowState(BaseModel):
     phase: Literal["CHALLENGED", "ASSOCIATED"] = "CHALLENGED"
     challenge_name: str
     challenge_parameters: dict[str, str] = Field(default_factory=dict, repr=False)
-    username: str
-    session: SecretStr
+    username: str = Field(min_length=1)
+    # Cognito's SessionType: 20 to 2048 characters
+    session: SecretStr = Field(min_length=20, max_length=2048)
     client_metadata: dict[str, str] | None = Field(default=None, repr=False)
 
     @field_serializer("session", when_used="json")
@@ -400,15 +402,19 @@ class AuthFlow:
             session=state.session.get_secret_value(),
             step=1,
         )
-        return cls(
-            pool,
-            username=state.username,
-            password=None,
-            auth_flow=AuthFlowType.USER_SRP_AUTH,
-            admin=state.admin,
-            client_metadata=state.client_metadata,
-            machine=machine,
-        )
+        try:
+            return cls(
+                pool,
+                username=state.username,
+                password=None,
+                auth_flow=AuthFlowType.USER_SRP_AUTH,
+                admin=state.admin,
+                client_metadata=state.client_metadata,
+                machine=machine,
+            )
+        except ProtocolError:
+            # the parameters came from the caller's saved state, not from Cognito just now
+            raise InvalidInput("the saved state's challenge parameters are malformed") from None
 
     def __aiter__(self) -> AuthFlow:
         return self
@@ -426,16 +432,17 @@ class AuthFlow:
 
     async def send_mfa_code(
         self,
-        code: str,
+        code: str | SecretStr,
         mfa_type: MfaType | str | None = None,
         client_metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Answer the current SMS / TOTP / email challenge (the seed's ``sendMFACode``).
 
-        ``mfa_type``, when given, must name the current challenge's factor. Raises
-        FlowStateError when the current challenge is not a code challenge (or not that one),
-        and as :meth:`MfaCodeChallenge.answer`.
+        ``code`` is a ``str`` or ``SecretStr``; ``mfa_type``, when given, must name the current
+        challenge's factor. Raises FlowStateError when the current challenge is not a code
+        challenge (or not that one), and as :meth:`MfaCodeChallenge.answer`.
         """
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
         challenge = self.challenge
         if not isinstance(challenge, MfaCodeChallenge):
             raise FlowStateError("the current step does not take an MFA code")
@@ -476,19 +483,27 @@ class AuthFlow:
         return await self._pool.transport.call(call.operation, call.params)
 
     def _metadata(self, override: Mapping[str, str] | None) -> Mapping[str, str] | None:
-        return override if override is not None else self._client_metadata
+        """An answer's client_metadata (checked: InvalidInput), else the sign-in's."""
+        checked = check_string_map(override, "client_metadata")
+        return checked if checked is not None else self._client_metadata
 
     def _after_auth_step(self, step: TokensStep | ChallengeStep) -> None:
-        self._machine.receive_auth_step(step)
+        session = None
         if isinstance(step, TokensStep):
-            self._challenge = None
-            self._session = CognitoUserSession.from_authentication_result(
+            # built before the machine moves to DONE: unusable tokens (ProtocolError) must fail
+            # the flow, and DONE cannot fail
+            session = CognitoUserSession.from_authentication_result(
                 step.result, issued_at=self._pool.clock()
             )
+        self._machine.receive_auth_step(step)
+        if session is not None:
+            self._challenge = None
+            self._session = session
         elif self._machine.phase is Phase.CHALLENGED:
             self._challenge = self._build_challenge()
 
     async def _start(self) -> None:
+        __tracebackhide__ = True  # keeps the SRP secret exponent out of pytest's failure output
         machine, pool = self._machine, self._pool
         password = self._password
         assert password is not None
@@ -531,6 +546,7 @@ class AuthFlow:
     async def _password_verifier(
         self, step: ChallengeStep, password: SecretStr, a: int, big_a: int
     ) -> Call:
+        __tracebackhide__ = True  # keeps the SRP secret exponent out of pytest's failure output
         pool = self._pool
         verifier = protocol.parse_password_verifier(step.parameters)
         pool_name = srp.pool_name_of(pool.pool_id)
@@ -569,7 +585,9 @@ class AuthFlow:
         responses: Mapping[str, str],
         client_metadata: Mapping[str, str] | None,
     ) -> None:
+        __tracebackhide__ = True  # keeps the answer out of pytest's failure output
         machine = self._machine
+        metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
         machine.send(Event.ANSWER, step=step)
         name = machine.challenge_name
@@ -580,7 +598,7 @@ class AuthFlow:
             session=machine.session,
             username=machine.username,
             responses=responses,
-            client_metadata=self._metadata(client_metadata),
+            client_metadata=metadata,
             admin=self._admin,
         )
         await self._respond(call, retryable_for=name)
@@ -619,16 +637,13 @@ class AuthFlow:
             raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
 
     async def _associate(self, step: int) -> SoftwareTokenSecret:
-        from .totp import SoftwareTokenSecret
-
         machine = self._machine
         self._check_pool()
         machine.send(Event.ASSOCIATE, step=step)
         assert machine.session is not None
         try:
             response = await self._call(protocol.associate_software_token(machine.session))
-            secret_code, session = protocol.parse_associate_software_token(response)
-            secret = SoftwareTokenSecret(secret_code=SecretStr(secret_code))
+            secret, session = protocol.parse_software_token_secret(response)
         except BaseException:
             machine.fail()
             raise
@@ -645,7 +660,9 @@ class AuthFlow:
         friendly_device_name: str | None,
         client_metadata: Mapping[str, str] | None,
     ) -> None:
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
         machine = self._machine
+        metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
         machine.send(Event.VERIFY, step=step)
         assert machine.session is not None
@@ -678,7 +695,7 @@ class AuthFlow:
             session=machine.session,
             username=machine.username,
             responses={},
-            client_metadata=self._metadata(client_metadata),
+            client_metadata=metadata,
             admin=self._admin,
         )
         await self._respond(call, retryable_for=None)

@@ -144,6 +144,10 @@ class CognitoUserSession(BaseModel):
         expires_in = result.get("ExpiresIn", 3600)
         if not isinstance(expires_in, int) or isinstance(expires_in, bool):
             raise ProtocolError("AuthenticationResult.ExpiresIn is not an integer")
+        try:
+            expires_at = issued_at + timedelta(seconds=expires_in)
+        except OverflowError:
+            raise ProtocolError("AuthenticationResult.ExpiresIn is out of range") from None
         refresh = result.get("RefreshToken")
         device = result.get("NewDeviceMetadata")
         return cls(
@@ -151,7 +155,7 @@ class CognitoUserSession(BaseModel):
             access_token=SecretStr(access_token),
             refresh_token=SecretStr(str(refresh)) if refresh else previous_refresh_token,
             token_type=str(result.get("TokenType") or "Bearer"),
-            expires_at=issued_at + timedelta(seconds=expires_in),
+            expires_at=expires_at,
             new_device_metadata=(
                 NewDeviceMetadata(
                     device_key=str(device["DeviceKey"]),

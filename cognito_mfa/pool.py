@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from pydantic import SecretStr
 
 from . import protocol
+from ._checks import check_secret, check_string_map, check_text
 from .errors import InvalidInput, PoolClosed, ProtocolError
 from .flow import DEFAULT_CLOCK, AuthFlow, FlowState, default_random_bytes
 from .models import CognitoUserSession
@@ -30,23 +33,41 @@ if TYPE_CHECKING:
 
 __all__ = ["UserPool"]
 
-_POOL_ID = re.compile(r"([\w-]+)_[0-9a-zA-Z]+")
+_POOL_ID: Final = re.compile(r"([\w-]+)_[0-9a-zA-Z]+")
+# botocore's rule for a region (a host label, utils.validate_region_name), anchored at both
+# ends and non-empty: anything else fails inside botocore when the pool opens
+_REGION: Final = re.compile(r"(?![0-9]+\Z)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
 
 
-def _check_text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{what} must be a non-empty string")
-    return value
+def _check_metadata(value: object) -> dict[str, str] | None:
+    return check_string_map(value, "client_metadata")
 
 
-def _check_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
-    if value is None:
+def _check_region(region: object, pool_region: str) -> str:
+    if region is None:
+        if not _REGION.fullmatch(pool_region):
+            raise InvalidInput("the pool id does not start with a region: pass region=")
+        return pool_region
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise InvalidInput("region must be an AWS region name, e.g. 'us-east-1'")
+    return region
+
+
+def _check_endpoint_url(url: object) -> str | None:
+    # botocore's own URL checks, done here so a bad URL fails at once, typed, not at open
+    if url is None:
         return None
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise InvalidInput("client_metadata must map strings to strings")
-    return value
+    if not isinstance(url, str):
+        raise InvalidInput("endpoint_url must be a string")
+    try:
+        valid = urlsplit(url).scheme in ("http", "https") and bool(
+            is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+        )
+    except ValueError:  # urlsplit refuses e.g. an unclosed '[' in the host
+        valid = False
+    if not valid:
+        raise InvalidInput("endpoint_url must be an http(s) URL with a host")
+    return url
 
 
 class UserPool:
@@ -61,6 +82,9 @@ class UserPool:
     ``clock`` and ``random_bytes`` are the time (SRP TIMESTAMP, token expiry) and randomness
     (SRP secret exponents) the pool's flows use; tests inject them, everyone else keeps the
     defaults (the system UTC clock, the OS CSPRNG).
+
+    Raises InvalidInput at once for a malformed pool id, client id or client secret, a region
+    that is not a region name, or an ``endpoint_url`` that is not an http(s) URL with a host.
     """
 
     def __init__(
@@ -80,19 +104,19 @@ class UserPool:
         clock: Callable[[], datetime] | None = None,
         random_bytes: Callable[[int], bytes] | None = None,
     ) -> None:
-        match = _POOL_ID.fullmatch(_check_text(pool_id, "pool_id"))
+        match = _POOL_ID.fullmatch(check_text(pool_id, "pool_id"))
         if match is None:
             raise InvalidInput("pool_id must look like '<region>_<id>', e.g. 'us-east-1_Abc123'")
-        _check_text(client_id, "client_id")
-        if isinstance(client_secret, str):
-            client_secret = SecretStr(client_secret)
-        if client_secret is not None and not client_secret.get_secret_value():
-            raise InvalidInput("client_secret must be non-empty when given")
+        check_text(client_id, "client_id")
+        if client_secret is not None:
+            if not isinstance(client_secret, str | SecretStr):
+                raise InvalidInput("client_secret must be a str or SecretStr")
+            client_secret = check_secret(client_secret, "client_secret")
         self.pool_id = pool_id
         self.client_id = client_id
         self.client_secret: SecretStr | None = client_secret
-        self.region = region or match.group(1)
-        self.endpoint_url = endpoint_url
+        self.region = _check_region(region, match.group(1))
+        self.endpoint_url = _check_endpoint_url(endpoint_url)
         self.clock: Callable[[], datetime] = clock or DEFAULT_CLOCK
         self.random_bytes: Callable[[int], bytes] = random_bytes or default_random_bytes
         self.app_client = AppClient(pool_id, client_id, client_secret)
@@ -145,13 +169,15 @@ class UserPool:
         ``auth_flow`` is ``USER_SRP_AUTH`` (default; the password never leaves the process) or
         ``USER_PASSWORD_AUTH``. ``client_metadata`` goes to every call that accepts it.
 
-        Raises InvalidInput (empty username or password, another auth flow) and PoolClosed
-        at once; the flow's iteration raises the rest.
+        Raises InvalidInput (empty username or password, text that is not valid Unicode,
+        another auth flow) and PoolClosed at once; the flow's iteration raises the rest.
         """
+        __tracebackhide__ = True  # keeps the password out of pytest's failure output
+        secret = check_secret(password, "password")
         flow = AuthFlowType(auth_flow) if _is_flow(auth_flow) else None
         if flow not in (AuthFlowType.USER_SRP_AUTH, AuthFlowType.USER_PASSWORD_AUTH):
             raise InvalidInput("auth_flow must be USER_SRP_AUTH or USER_PASSWORD_AUTH")
-        return self._flow(username, password, flow, admin=False, client_metadata=client_metadata)
+        return self._flow(username, secret, flow, admin=False, client_metadata=client_metadata)
 
     def admin_sign_in(
         self,
@@ -165,9 +191,10 @@ class UserPool:
         The same challenges follow, answered with AdminRespondToAuthChallenge. Raises as
         :meth:`sign_in`.
         """
+        __tracebackhide__ = True  # keeps the password out of pytest's failure output
         return self._flow(
             username,
-            password,
+            check_secret(password, "password"),
             AuthFlowType.ADMIN_USER_PASSWORD_AUTH,
             admin=True,
             client_metadata=client_metadata,
@@ -176,26 +203,22 @@ class UserPool:
     def _flow(
         self,
         username: str,
-        password: str | SecretStr,
+        password: SecretStr,
         auth_flow: AuthFlowType,
         *,
         admin: bool,
         client_metadata: Mapping[str, str] | None,
     ) -> AuthFlow:
-        _check_text(username, "username")
-        secret = password if isinstance(password, SecretStr) else None
-        if secret is None:
-            secret = SecretStr(_check_text(password, "password"))
-        elif not secret.get_secret_value():
-            raise InvalidInput("password must be a non-empty string")
+        check_text(username, "username")
+        metadata = _check_metadata(client_metadata)
         self._require_open()
         return AuthFlow(
             self,
             username=username,
-            password=secret,
+            password=password,
             auth_flow=auth_flow,
             admin=admin,
-            client_metadata=_check_metadata(client_metadata),
+            client_metadata=metadata,
         )
 
     def resume(self, state: FlowState | str | bytes) -> AuthFlow:

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from .errors import ProtocolError
 from .models import MfaType
+from .totp import SoftwareTokenSecret
 
 __all__ = [
     "INTERNAL_CHALLENGES",
@@ -48,6 +49,7 @@ __all__ = [
     "parse_mfa_list",
     "parse_new_password_required",
     "parse_password_verifier",
+    "parse_software_token_secret",
     "parse_verify_software_token",
     "password_verifier_responses",
     "refresh_tokens",
@@ -416,6 +418,22 @@ def parse_associate_software_token(response: Mapping[str, Any]) -> tuple[str, st
         raise ProtocolError("AssociateSoftwareToken returned no SecretCode")
     session = response.get("Session")
     return secret, session if isinstance(session, str) else None
+
+
+def parse_software_token_secret(
+    response: Mapping[str, Any],
+) -> tuple[SoftwareTokenSecret, str | None]:
+    """(the TOTP secret, Session) of AssociateSoftwareToken, the secret checked.
+
+    Raises ProtocolError when SecretCode is missing or is not base32 (an authenticator app
+    could not take it).
+    """
+    secret_code, session = parse_associate_software_token(response)
+    try:
+        secret = SoftwareTokenSecret(secret_code=SecretStr(secret_code))
+    except ValidationError:
+        raise ProtocolError("AssociateSoftwareToken SecretCode is not base32") from None
+    return secret, session
 
 
 def parse_verify_software_token(response: Mapping[str, Any]) -> tuple[bool, str | None]:

@@ -253,6 +253,7 @@ def client_key(
 
     Raises SrpError when B ≡ 0 (mod N) or u = 0, the checks the official client makes.
     """
+    __tracebackhide__ = True  # keeps the password and a out of pytest's failure output
     big_b = _int_from_hex("SRP_B", srp_b_hex)
     salt = _int_from_hex("SALT", salt_hex)
     if big_b % N == 0:

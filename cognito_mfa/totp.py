@@ -33,6 +33,7 @@ from typing import Any, Final
 import pyotp
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from ._checks import check_encodable
 from .errors import InvalidInput, UsageError
 
 __all__ = ["QrSupportMissing", "SoftwareTokenSecret"]
@@ -68,7 +69,8 @@ def _segno() -> ModuleType:
 def _check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must be a non-empty string")
-    return value
+    # the URI percent-encodes the name's UTF-8 bytes: a lone surrogate has none
+    return check_encodable(value, what)
 
 
 class SoftwareTokenSecret(BaseModel):
@@ -109,7 +111,7 @@ class SoftwareTokenSecret(BaseModel):
         ``account_name`` is what the app shows under the code (e.g. the user's email);
         ``issuer`` names the service. Both are percent-encoded in the label; the issuer is also
         sent as the ``issuer`` parameter. Raises :class:`~cognito_mfa.errors.InvalidInput` for
-        an empty account name or issuer.
+        an empty account name or issuer, or one that is not valid Unicode.
         """
         _check_name(account_name, "account_name")
         if issuer is not None:

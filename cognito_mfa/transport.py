@@ -12,6 +12,11 @@ that Cognito may already have consumed; :class:`RetryPolicy` decides instead:
   because repeating it could consume a code twice or use a spent session.
 
 Backoff is exponential with full jitter, and deadlines belong to the caller (cancel scopes).
+
+An answer botocore cannot parse (a body that is not UTF-8, JSON that is not an object, a member
+of the wrong shape) is a :class:`~cognito_mfa.errors.ProtocolError`: the client's response
+parser is wrapped (through the session's public ``response_parser_factory`` component) so
+that only failures inside parsing are translated, never an error in the request we built.
 """
 
 from __future__ import annotations
@@ -27,13 +32,17 @@ import aioboto3
 import anyio
 import botocore.exceptions as botocore_errors
 from aiobotocore.config import AioConfig
+from aiobotocore.parsers import AioResponseParserFactory
+from aiobotocore.session import AioSession
 from botocore import xform_name
+from botocore.parsers import ResponseParserError
 
 from .errors import (
     ConnectionFailed,
     CredentialsRequired,
     InternalError,
     PoolClosed,
+    ProtocolError,
     RequestTimeout,
     Throttled,
     TransportError,
@@ -94,12 +103,18 @@ def translate(exc: Exception, operation: str) -> Exception:
     if isinstance(exc, botocore_errors.ClientError):
         error = exc.response.get("Error", {})
         meta = exc.response.get("ResponseMetadata", {})
+        error_code = str(error.get("Code", "Unknown"))
+        status = meta.get("HTTPStatusCode")
+        if isinstance(status, int) and status < 500 and error_code == str(status):
+            # botocore puts the HTTP status where the body named no error type: nothing we
+            # could act on (a 5xx stays a server fault, retried as such)
+            return ProtocolError(f"{operation}: HTTP {status} without a Cognito error type")
         return error_for_code(
-            str(error.get("Code", "Unknown")),
+            error_code,
             str(error.get("Message", "")),
             operation=operation,
             request_id=meta.get("RequestId"),
-            status=meta.get("HTTPStatusCode"),
+            status=status,
         )
     if isinstance(exc, botocore_errors.NoCredentialsError):
         return CredentialsRequired(f"{operation} is signed: it needs AWS credentials")
@@ -108,6 +123,54 @@ def translate(exc: Exception, operation: str) -> Exception:
     if isinstance(exc, botocore_errors.ConnectionError | botocore_errors.HTTPClientError):
         return ConnectionFailed(f"{operation}: {type(exc).__name__}", operation=operation)
     return exc
+
+
+# What botocore's JSON parser raises on a body it cannot read: its own error, and the bare
+# ones from decoding (UnicodeDecodeError, json's ValueError) or from walking a member of the
+# wrong shape ('list' object has no attribute 'items', ...).
+_PARSER_FAILURES: Final = (
+    ResponseParserError,
+    AttributeError,
+    TypeError,
+    ValueError,
+    UnicodeError,
+    RecursionError,
+)
+
+
+class _GuardedParser:
+    """A botocore response parser whose failures are ProtocolErrors."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+
+    async def parse(self, response: Mapping[str, Any], shape: Any) -> dict[str, Any]:
+        operation = response.get("context", {}).get("operation_name", "Cognito")
+        try:
+            parsed = await self._parser.parse(response, shape)
+        except _PARSER_FAILURES as exc:
+            raise ProtocolError(
+                f"{operation}: the answer could not be parsed ({type(exc).__name__})"
+            ) from exc
+        if not isinstance(parsed, dict):  # e.g. a body of JSON null
+            raise ProtocolError(f"{operation}: the answer is not a JSON object")
+        return parsed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class _GuardedParserFactory:
+    """aiobotocore's response parser factory, handing out :class:`_GuardedParser` objects."""
+
+    def __init__(self) -> None:
+        self._factory = AioResponseParserFactory()
+
+    def create_parser(self, protocol_name: str) -> _GuardedParser:
+        return _GuardedParser(self._factory.create_parser(protocol_name))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._factory, name)
 
 
 class Transport:
@@ -169,7 +232,9 @@ class Transport:
             return
         stack = AsyncExitStack()
         try:
-            session = aioboto3.Session(**self._session_kwargs)
+            botocore_session = AioSession()
+            botocore_session.register_component("response_parser_factory", _GuardedParserFactory())
+            session = aioboto3.Session(botocore_session=botocore_session, **self._session_kwargs)
             self._client = await stack.enter_async_context(
                 session.client(
                     "cognito-idp",
@@ -209,9 +274,11 @@ class Transport:
         """Send one Cognito operation; returns the response without ``ResponseMetadata``.
 
         Raises a :class:`~cognito_mfa.errors.ServiceError` subclass for Cognito's errors, a
-        :class:`~cognito_mfa.errors.TransportError` when the network failed, and
+        :class:`~cognito_mfa.errors.TransportError` when the network failed, a
+        :class:`~cognito_mfa.errors.ProtocolError` when the answer cannot be parsed, and
         :class:`~cognito_mfa.errors.PoolClosed` when the transport is not open.
         """
+        __tracebackhide__ = True  # keeps passwords, codes and tokens out of pytest's output
         policy = retry_policy or self.retry_policy
         attempt = 0
         while True:

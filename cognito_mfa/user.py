@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import anyio
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
+from ._checks import check_code, check_device_name, check_encodable
 from .errors import (
     EnableSoftwareTokenMFA,
     InvalidInput,
@@ -35,7 +36,7 @@ from .errors import (
     ProtocolError,
     TokenRevoked,
 )
-from .models import CognitoUserSession
+from .models import CognitoUserSession, MfaType
 from .preferences import (
     MfaOption,
     MfaSettings,
@@ -45,6 +46,7 @@ from .preferences import (
     parse_mfa_options,
     parse_user_data,
 )
+from .protocol import parse_software_token_secret
 from .totp import SoftwareTokenSecret
 from .transport import Transport
 
@@ -53,8 +55,6 @@ __all__ = ["CognitoUser", "PoolLike", "admin_get_user", "admin_set_user_mfa_pref
 # Cognito's message for an access token past its ``exp`` (errors.py maps it to TokenRevoked,
 # together with revoked tokens, which a refresh cannot help).
 _ACCESS_TOKEN_EXPIRED: Final = re.compile(r"Access Token has expired", re.IGNORECASE)
-_TOTP_CODE: Final = re.compile(r"[0-9]{6}")
-_MAX_DEVICE_NAME: Final = 1024  # DeviceNameType, 1-1024
 _MAX_USERNAME: Final = 128  # UsernameType, 1-128
 
 
@@ -70,16 +70,10 @@ class PoolLike(Protocol):
     async def refresh(self, session: CognitoUserSession, /) -> CognitoUserSession: ...
 
 
-def _check_totp_code(code: str) -> str:
-    if not isinstance(code, str) or not _TOTP_CODE.fullmatch(code):
-        raise InvalidInput("a TOTP code is exactly 6 digits")
-    return code
-
-
 def _check_username(username: str) -> str:
     if not isinstance(username, str) or not username.strip() or len(username) > _MAX_USERNAME:
         raise InvalidInput("username must be a non-empty string of at most 128 characters")
-    return username
+    return check_encodable(username, "username")
 
 
 class CognitoUser:
@@ -107,6 +101,7 @@ class CognitoUser:
     # --- the one authorised-call path -----------------------------------------------------
 
     async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        __tracebackhide__ = True  # keeps codes and tokens out of pytest's failure output
         session = self._session
         try:
             return await self._pool.transport.call(
@@ -166,21 +161,16 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.PoolClosed`.
         """
         response = await self._call("AssociateSoftwareToken", {})
-        secret = response.get("SecretCode")
-        if not isinstance(secret, str):
-            raise ProtocolError("AssociateSoftwareToken answer lacks SecretCode")
-        try:
-            return SoftwareTokenSecret(secret_code=SecretStr(secret))
-        except ValidationError:
-            raise ProtocolError("AssociateSoftwareToken SecretCode is not base32") from None
+        secret, _ = parse_software_token_secret(response)
+        return secret
 
     async def verify_software_token(
-        self, code: str, friendly_device_name: str | None = None
+        self, code: str | SecretStr, friendly_device_name: str | None = None
     ) -> None:
         """Confirm TOTP enrolment with a code from the authenticator app.
 
-        ``code`` is the 6-digit code; ``friendly_device_name`` (optional, 1-1024 characters)
-        names the authenticator in the user's settings.
+        ``code`` is the 6-digit code (a ``str`` or ``SecretStr``); ``friendly_device_name``
+        (optional, 1-1024 characters) names the authenticator in the user's settings.
 
         Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: the code is not 6
         digits, an empty or too long device name),
@@ -195,16 +185,11 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.ServiceError` subclasses,
         :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
         """
-        _check_totp_code(code)
-        params: dict[str, Any] = {"UserCode": code}
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
+        user_code = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
+        params: dict[str, Any] = {"UserCode": user_code}
         if friendly_device_name is not None:
-            if (
-                not isinstance(friendly_device_name, str)
-                or not friendly_device_name.strip()
-                or len(friendly_device_name) > _MAX_DEVICE_NAME
-            ):
-                raise InvalidInput("friendly_device_name must be 1 to 1024 characters")
-            params["FriendlyDeviceName"] = friendly_device_name
+            params["FriendlyDeviceName"] = check_device_name(friendly_device_name)
         response = await self._call("VerifySoftwareToken", params)
         status = response.get("Status")
         if status == "SUCCESS":

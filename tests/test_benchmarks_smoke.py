@@ -8,23 +8,33 @@ breaks a benchmark fails here instead of on the next measurement. Needs the ``be
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import math
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-
-from benchmarks import run
-from benchmarks._stats import percentile, summary
-from benchmarks.profile import OTHER, _group_of_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_percentile_interpolates_between_ranks() -> None:
+def _bench(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
+    # benchmarks/ is a top-level directory of the repository, not part of the installed package
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module(f"benchmarks.{name}")
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} in benchmark JSON")
+
+
+def test_percentile_interpolates_between_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    stats = _bench(monkeypatch, "_stats")
+    percentile, summary = stats.percentile, stats.summary
     assert percentile([5.0], 99) == 5.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 0) == 1.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 100) == 4.0
@@ -34,7 +44,9 @@ def test_percentile_interpolates_between_ranks() -> None:
         percentile([], 50)
 
 
-def test_profile_groups_files_by_library() -> None:
+def test_profile_groups_files_by_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = _bench(monkeypatch, "profile")
+    _group_of_file, OTHER = profile._group_of_file, profile.OTHER
     assert _group_of_file("/x/site-packages/cognito_mfa/srp.py").startswith("SRP")
     assert _group_of_file("/x/site-packages/botocore/serialize.py").startswith("botocore")
     assert _group_of_file("/x/site-packages/pydantic/main.py") == "pydantic"
@@ -43,7 +55,8 @@ def test_profile_groups_files_by_library() -> None:
     assert _group_of_file("/usr/lib/python3.11/json/decoder.py") == OTHER
 
 
-def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
+def test_quick_run_writes_every_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _bench(monkeypatch, "run")
     # the baseline is part of the suite: without it the benchmarks cannot run at all
     assert importlib.util.find_spec("pycognito") is not None, "install the bench extra"
     completed = subprocess.run(
@@ -55,7 +68,10 @@ def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     for name in run.BENCHMARKS + run.EXTRA:
-        data = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        data = json.loads(
+            (tmp_path / f"{name}.json").read_text(encoding="utf-8"),
+            parse_constant=_refuse_constant,  # NaN and Infinity are not JSON
+        )
         assert data["name"] == name
         assert data["quick"] is True
         assert data["machine"]["nproc"] >= 1

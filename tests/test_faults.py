@@ -13,10 +13,11 @@ RequestTimeout.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -218,7 +219,9 @@ async def test_throttling_gives_up_after_max_attempts(env: Env) -> None:
     user = await env.sms_user()
     async with env.pool() as pool:
         flow = await _sign_in_sms(env, pool, user)
-        env.emulator.inject_fault("RespondToAuthChallenge", error="TooManyRequestsException", count=9)
+        env.emulator.inject_fault(
+            "RespondToAuthChallenge", error="TooManyRequestsException", count=9
+        )
         before = env.emulator.count("RespondToAuthChallenge")
         with pytest.raises(cm.TooManyRequests) as info:
             await flow.send_mfa_code(env.sms_code(user.username))
@@ -375,10 +378,8 @@ class ResettingServer:
             self.accepted += 1
             with connection:
                 connection.settimeout(2)
-                try:
+                with contextlib.suppress(OSError):
                     connection.recv(65536)
-                except OSError:
-                    pass
                 # linger 0: close() sends RST instead of FIN
                 connection.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
@@ -397,7 +398,9 @@ class ResettingServer:
 async def test_connection_reset_is_connection_failed() -> None:
     policy = RecordingPolicy(max_attempts=2)
     with ResettingServer() as server:
-        pool = cm.UserPool("us-east-1_Reset", "client", endpoint_url=server.url, retry_policy=policy)
+        pool = cm.UserPool(
+            "us-east-1_Reset", "client", endpoint_url=server.url, retry_policy=policy
+        )
         async with pool:
             with pytest.raises(cm.ConnectionFailed) as info:
                 await anext(aiter(pool.sign_in("alice", PASSWORD)))

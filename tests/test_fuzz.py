@@ -13,8 +13,8 @@ AssociateSoftwareToken with crafted bodies (fields missing or of the wrong type,
 MFAS_CAN_CHOOSE, SRP_B ≡ 0 mod N, empty or huge SALT, unknown challenge names): the sign-in
 fails with a ProtocolError (UnsupportedChallenge for unknown names), never a raw exception.
 
-Bugs found here are pinned by ``xfail(strict=True)`` tests with explicit examples, so the
-property tests below them exclude only those inputs until the fixes land.
+Bugs found here are kept as tests with explicit examples next to the property tests that
+found them (lone surrogates in arguments, bodies botocore cannot parse, unusable tokens, ...).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from pydantic import SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa import srp
-from cognito_mfa.flow import FlowState
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,
@@ -59,7 +58,7 @@ FUZZ = settings(
 
 # --- strategies ---------------------------------------------------------------------------------
 
-# text without lone surrogates (those are pinned separately, see the xfail tests)
+# text without lone surrogates (those are tested separately, with explicit examples)
 text = st.text(max_size=40)
 any_text = st.text(st.characters(exclude_categories=()), max_size=40)
 anything: st.SearchStrategy[Any] = st.one_of(
@@ -92,10 +91,11 @@ mfa_names = st.one_of(
 )
 settings_values = st.one_of(
     st.none(),
-    st.builds(lambda e, p: cm.MfaSettings(enabled=e or p, preferred=p), st.booleans(), st.booleans()),
+    st.builds(
+        lambda e, p: cm.MfaSettings(enabled=e or p, preferred=p), st.booleans(), st.booleans()
+    ),
     anything,
 )
-
 
 
 def _refused_as_malformed(error: cm.ServiceError) -> bool:
@@ -249,11 +249,6 @@ def test_user_pool_constructor(
         harness.run(pool.aclose())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UserPool(...) does not check client_secret's type, region or endpoint_url: "
-    "AttributeError at construction, botocore InvalidRegionError/ValueError/TypeError at open",
-)
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -302,12 +297,6 @@ def test_sign_in(
         assert isinstance(step, cm.CognitoError | cm.SmsMfaChallenge)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a username or password that cannot be encoded as UTF-8 (a lone surrogate) is not "
-    "refused by sign_in: SRP raises a bare UnicodeEncodeError after InitiateAuth was sent, and "
-    "USER_PASSWORD_AUTH / the username are sent to Cognito",
-)
 @pytest.mark.parametrize(
     ("username", "password", "auth_flow"),
     [
@@ -332,7 +321,7 @@ def test_sign_in_refuses_unencodable_text(
 @FUZZ
 @given(code=codes, mfa_type=st.one_of(st.none(), mfa_names))
 def test_mfa_code_answers(harness: Harness, code: Any, mfa_type: Any) -> None:
-    flow, challenge = _sms_flow(harness)
+    flow, _ = _sms_flow(harness)
     before = harness.requests()
     result = harness.outcome(lambda: flow.send_mfa_code(code, mfa_type))
     if isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit():
@@ -352,11 +341,6 @@ def test_challenge_answer(harness: Harness, code: Any, client_metadata: Any) -> 
     harness.outcome(lambda: challenge.answer(code, client_metadata=client_metadata))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a challenge answer's client_metadata is not checked (sign_in's is): a non-string "
-    "value reaches botocore, which raises a bare ParamValidationError",
-)
 def test_challenge_answer_checks_client_metadata(harness: Harness) -> None:
     _, challenge = _sms_flow(harness)
     with pytest.raises(cm.InvalidInput):
@@ -369,7 +353,9 @@ def test_select(harness: Harness, choice: Any) -> None:
     h = harness
     if not hasattr(h, "both"):
         h.both = h.run(  # type: ignore[attr-defined]
-            h.seeder.create_user(h.seeded, "bo", PASSWORD, phone=PHONE, totp=True, mfa=["SMS", "TOTP"])
+            h.seeder.create_user(
+                h.seeded, "bo", PASSWORD, phone=PHONE, totp=True, mfa=["SMS", "TOTP"]
+            )
         )
     flow = h.pool.sign_in("bo", PASSWORD)
     select = h.run(_await(anext(aiter(flow))))
@@ -410,11 +396,6 @@ def test_new_password_answer(harness: Harness, new_password: Any, attributes: An
     h.outcome(lambda: challenge.answer(new_password, attributes))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NewPasswordRequiredChallenge.answer does not check `attributes`: a non-string "
-    "value gives a bare botocore ParamValidationError, a non-string key an AttributeError",
-)
 @pytest.mark.parametrize("attributes", [{"name": 5}, {5: "x"}, ["name"]])
 def test_new_password_attributes_are_checked(harness: Harness, attributes: Any) -> None:
     h = harness
@@ -437,59 +418,51 @@ def test_new_password_attributes_are_checked(harness: Harness, attributes: Any) 
 
 
 @pytest.fixture(scope="module")
-def setup_pool(harness: Harness) -> SeededPool:
+def setup_pool(harness: Harness) -> tuple[SeededPool, cm.UserPool]:
     h = harness
     pool_id = h.run(h.seeder.create_pool("setup", mfa="ON", sms=False))
-    return h.run(h.seeder.create_client(pool_id))
+    seeded = h.run(h.seeder.create_client(pool_id))
+    pool = h.run(h.stack.enter_async_context(h.user_pool(seeded)))
+    return seeded, pool
 
 
-def _setup_challenge(h: Harness, seeded: SeededPool) -> tuple[cm.UserPool, cm.MfaSetupChallenge]:
+def _setup_challenge(h: Harness, setup: tuple[SeededPool, cm.UserPool]) -> cm.MfaSetupChallenge:
+    seeded, pool = setup
     name = f"setup{h.requests()}"
     h.run(h.seeder.create_user(seeded, name, PASSWORD))
-    pool = h.user_pool(seeded)
-    h.run(pool.__aenter__())
     challenge = h.run(_await(anext(aiter(pool.sign_in(name, PASSWORD)))))
     assert isinstance(challenge, cm.MfaSetupChallenge)
-    return pool, challenge
+    return challenge
 
 
-@FUZZ
+@settings(FUZZ, max_examples=25)
 @given(
     code=codes,
     device=st.one_of(st.none(), st.text(min_size=1, max_size=30), anything),
     email=st.one_of(st.emails(), text, anything),
 )
 def test_mfa_setup_arguments(
-    harness: Harness, setup_pool: SeededPool, code: Any, device: Any, email: Any
+    harness: Harness, setup_pool: tuple[SeededPool, cm.UserPool], code: Any, device: Any, email: Any
 ) -> None:
     h = harness
-    pool, challenge = _setup_challenge(h, setup_pool)
-    try:
-        secret = h.outcome(challenge.associate_software_token)
-        assert isinstance(secret, cm.SoftwareTokenSecret)
-        h.outcome(lambda: challenge.verify_software_token(code, device))
-        _, other = _setup_challenge(h, setup_pool)
-        h.outcome(lambda: other.setup_email(email))
-    finally:
-        h.run(pool.aclose())
+    challenge = _setup_challenge(h, setup_pool)
+    secret = h.outcome(challenge.associate_software_token)
+    assert isinstance(secret, cm.SoftwareTokenSecret)
+    h.outcome(lambda: challenge.verify_software_token(code, device))
+    other = _setup_challenge(h, setup_pool)
+    h.outcome(lambda: other.setup_email(email))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MfaSetupChallenge.verify_software_token does not bound friendly_device_name "
-    "(CognitoUser's does: 1-1024): a longer name is sent and Cognito refuses it",
-)
-def test_mfa_setup_device_name_is_bounded(harness: Harness, setup_pool: SeededPool) -> None:
+def test_mfa_setup_device_name_is_bounded(
+    harness: Harness, setup_pool: tuple[SeededPool, cm.UserPool]
+) -> None:
     h = harness
-    pool, challenge = _setup_challenge(h, setup_pool)
-    try:
-        secret = h.run(challenge.associate_software_token())
-        before = h.requests()
-        with pytest.raises(cm.InvalidInput):
-            h.run(challenge.verify_software_token(secret.code_at(h.emulator.now()), "d" * 1025))
-        assert h.requests() == before
-    finally:
-        h.run(pool.aclose())
+    challenge = _setup_challenge(h, setup_pool)
+    secret = h.run(challenge.associate_software_token())
+    before = h.requests()
+    with pytest.raises(cm.InvalidInput):
+        h.run(challenge.verify_software_token(secret.code_at(h.emulator.now()), "d" * 1025))
+    assert h.requests() == before
 
 
 # --- a signed-in user's calls -------------------------------------------------------------------
@@ -518,7 +491,9 @@ def test_set_user_mfa_preference(
     harness: Harness, signed_in: cm.CognitoUser, sms: Any, software_token: Any, email: Any
 ) -> None:
     result = harness.outcome(
-        lambda: signed_in.set_user_mfa_preference(sms=sms, software_token=software_token, email=email)
+        lambda: signed_in.set_user_mfa_preference(
+            sms=sms, software_token=software_token, email=email
+        )
     )
     given_settings = [s for s in (sms, software_token, email) if s is not None]
     well_formed = all(isinstance(s, cm.MfaSettings) for s in given_settings)
@@ -528,7 +503,9 @@ def test_set_user_mfa_preference(
 
 
 @FUZZ
-@given(code=codes, device=st.one_of(st.none(), text, st.text(min_size=1020, max_size=1030), anything))
+@given(
+    code=codes, device=st.one_of(st.none(), text, st.text(min_size=1020, max_size=1030), anything)
+)
 def test_user_verify_software_token(
     harness: Harness, signed_in: cm.CognitoUser, code: Any, device: Any
 ) -> None:
@@ -565,11 +542,6 @@ def test_provisioning_uri(harness: Harness, account: Any, issuer: Any) -> None:
         assert result.startswith("otpauth://totp/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provisioning_uri (and the qr_* methods) let a lone surrogate through to "
-    "urllib.parse.quote: a bare UnicodeEncodeError instead of InvalidInput",
-)
 @pytest.mark.parametrize(("account", "issuer"), [("al\ud800ice", None), ("alice", "Ex\udc00")])
 def test_provisioning_uri_refuses_unencodable_text(account: str, issuer: str | None) -> None:
     with pytest.raises(cm.InvalidInput):
@@ -619,7 +591,11 @@ state_changes = st.fixed_dictionaries(
         "client_metadata": st.one_of(st.none(), st.dictionaries(text, text), anything),
         "extra": anything,
     },
-).map(lambda d: {k: v for k, v in d.items() if isinstance(v, str | int | float | bool | list | dict | None)})
+).map(
+    lambda d: {
+        k: v for k, v in d.items() if isinstance(v, str | int | float | bool | list | dict | None)
+    }
+)
 
 
 @FUZZ
@@ -633,19 +609,19 @@ def test_resume_garbage(harness: Harness, raw: Any, changes: dict[str, Any], sen
     h = harness
     for state in (raw, _state_json(h, **changes)):
         flow = h.outcome(lambda: h.pool.resume(state))  # noqa: B023 - called at once
-        if isinstance(flow, cm.AuthFlow) and send and isinstance(flow.challenge, cm.SmsMfaChallenge):
+        if (
+            isinstance(flow, cm.AuthFlow)
+            and send
+            and isinstance(flow.challenge, cm.SmsMfaChallenge)
+        ):
             result = h.outcome(lambda: flow.send_mfa_code("123456"))  # noqa: B023
             assert isinstance(result, cm.CognitoError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FlowState does not constrain session (Cognito: 20-2048 characters) or username "
-    "(non-empty): resume() accepts them, then an answer raises a bare botocore "
-    "ParamValidationError (short session) or sends USERNAME ''",
-)
 @pytest.mark.parametrize("changes", [{"session": "short"}, {"session": ""}, {"username": ""}])
-def test_resume_refuses_states_cognito_cannot_take(harness: Harness, changes: dict[str, Any]) -> None:
+def test_resume_refuses_states_cognito_cannot_take(
+    harness: Harness, changes: dict[str, Any]
+) -> None:
     h = harness
     before = h.requests()
     with pytest.raises(cm.InvalidInput):
@@ -654,11 +630,6 @@ def test_resume_refuses_states_cognito_cannot_take(harness: Harness, changes: di
     assert h.requests() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume() documents InvalidInput for a malformed state, but a state whose "
-    "challenge_parameters cannot build its challenge raises ProtocolError",
-)
 def test_resume_with_inconsistent_parameters_is_invalid_input(harness: Harness) -> None:
     h = harness
     with pytest.raises(cm.InvalidInput):
@@ -690,9 +661,7 @@ def _without_none(value: dict[str, Any]) -> dict[str, Any]:
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
     max_leaves=6,
 )
 
@@ -800,58 +769,68 @@ second_answers = st.one_of(
 )
 
 
-class Scripted:
+class Crafted(Loop):
     """Cognito played by a respx router: each operation answers the next crafted body."""
 
-    def __init__(self, answers: Mapping[str, list[Any]]) -> None:
-        self.answers = {op: list(bodies) for op, bodies in answers.items()}
-        self.sent: list[str] = []
+    def __init__(self) -> None:
+        router = respx.mock(assert_all_called=False, assert_all_mocked=True)
+        router.route(method="POST").mock(side_effect=self._reply)
+        super().__init__(router)
+        self.answers: dict[str, list[Any]] = {}
+        self.pool = cm.UserPool(
+            "us-east-1_Fuzz",
+            "client",
+            endpoint_url=EMULATOR_ENDPOINT,
+            botocore_config=httpx_client_config(),
+            retry_policy=cm.RetryPolicy(max_attempts=1),
+        )
+        self.run(self.stack.enter_async_context(self.pool))
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def _reply(self, request: httpx.Request) -> httpx.Response:
         operation = request.headers["x-amz-target"].split(".", 1)[1]
-        self.sent.append(operation)
         queue = self.answers.get(operation) or [
             {"__type": "InternalErrorException", "message": "unscripted"}
         ]
         body = queue.pop(0) if len(queue) > 1 else queue[0]
-        status = 500 if isinstance(body, dict) and body.get("__type") else 200
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if isinstance(body, tuple):  # (status, raw bytes)
+            status, raw = body
+        else:
+            status = 500 if isinstance(body, dict) and body.get("__type") else 200
+            raw = json.dumps(body).encode()
         return httpx.Response(
             status, content=raw, headers={"Content-Type": "application/x-amz-json-1.1"}
         )
 
+    def sign_in(self, answers: Mapping[str, list[Any]], *, auth_flow: str = "USER_SRP_AUTH") -> Any:
+        """Sign in against crafted answers: the challenge names met, or the typed error."""
+        self.answers = {op: list(bodies) for op, bodies in answers.items()}
 
-def _scripted_sign_in(answers: Mapping[str, list[Any]], *, auth_flow: str = "USER_SRP_AUTH") -> Any:
-    """Sign in against crafted answers; returns the outcome (challenge names met, or error)."""
+        async def run() -> Any:
+            flow = self.pool.sign_in("alice", PASSWORD, auth_flow=auth_flow)
+            try:
+                names = []
+                async for challenge in flow:
+                    names.append(challenge.challenge_name)
+                    if isinstance(challenge, cm.MfaSetupChallenge):
+                        await challenge.associate_software_token()
+                    break
+                if flow.done:
+                    _ = flow.session.expires_at
+            except cm.CognitoError as error:
+                assert flow.phase is cm.Phase.FAILED
+                return error, flow.phase
+            return names, flow.phase
 
-    async def run() -> Any:
-        script = Scripted(answers)
-        with respx.mock(assert_all_called=False) as router:
-            router.route(method="POST").mock(side_effect=script)
-            pool = cm.UserPool(
-                "us-east-1_Fuzz",
-                "client",
-                endpoint_url=EMULATOR_ENDPOINT,
-                botocore_config=httpx_client_config(),
-                retry_policy=cm.RetryPolicy(max_attempts=1),
-            )
-            async with pool:
-                flow = pool.sign_in("alice", PASSWORD, auth_flow=auth_flow)
-                try:
-                    names = []
-                    async for challenge in flow:
-                        names.append(challenge.challenge_name)
-                        if isinstance(challenge, cm.MfaSetupChallenge):
-                            await challenge.associate_software_token()
-                        break
-                    if flow.done:
-                        _ = flow.session.expires_at
-                    return names
-                except cm.CognitoError as error:
-                    assert flow.phase is cm.Phase.FAILED
-                    return error
+        return self.run(run())
 
-    return asyncio.run(run())
+
+@pytest.fixture(scope="module")
+def crafted() -> Iterator[Crafted]:
+    c = Crafted()
+    try:
+        yield c
+    finally:
+        c.close()
 
 
 @FUZZ
@@ -860,9 +839,9 @@ def _scripted_sign_in(answers: Mapping[str, list[Any]], *, auth_flow: str = "USE
 @example(overrides={"SRP_B": format(srp.N, "x")})
 @example(overrides={"SALT": ""})
 @example(overrides={"SALT": "f" * 20000})
-def test_crafted_password_verifier(overrides: dict[str, Any]) -> None:
+def test_crafted_password_verifier(crafted: Crafted, overrides: dict[str, Any]) -> None:
     first = _without_none(_srp_challenge(**overrides)["ChallengeParameters"])
-    outcome = _scripted_sign_in(
+    outcome, _ = crafted.sign_in(
         {
             "InitiateAuth": [{"ChallengeName": "PASSWORD_VERIFIER", "ChallengeParameters": first}],
             "RespondToAuthChallenge": [{"ChallengeName": "SMS_MFA", "Session": SESSION}],
@@ -871,58 +850,71 @@ def test_crafted_password_verifier(overrides: dict[str, Any]) -> None:
     if isinstance(outcome, cm.CognitoError):
         assert isinstance(outcome, cm.ProtocolError | cm.InternalError)
     srp_b = first.get("SRP_B")
-    if isinstance(srp_b, str) and srp_b and all(c in string.hexdigits for c in srp_b):
-        if int(srp_b, 16) % srp.N == 0:
-            assert isinstance(outcome, cm.ProtocolError)
+    hexadecimal = isinstance(srp_b, str) and srp_b and all(c in string.hexdigits for c in srp_b)
+    if hexadecimal and int(srp_b, 16) % srp.N == 0:
+        assert isinstance(outcome, cm.ProtocolError)  # SRP_B ≡ 0 mod N is refused
 
 
 @FUZZ
 @given(answer=second_answers)
 @example(answer={"ChallengeName": "CUSTOM_CHALLENGE", "Session": SESSION})
-@example(answer={"ChallengeName": "SELECT_MFA_TYPE", "Session": SESSION,
-                 "ChallengeParameters": {"MFAS_CAN_CHOOSE": "["}})
+@example(
+    answer={
+        "ChallengeName": "SELECT_MFA_TYPE",
+        "Session": SESSION,
+        "ChallengeParameters": {"MFAS_CAN_CHOOSE": "["},
+    }
+)
 @example(answer={"AuthenticationResult": {"IdToken": JWT}})
-def test_crafted_sign_in_answers(answer: Any) -> None:
-    outcome = _scripted_sign_in({"InitiateAuth": [answer]}, auth_flow="USER_PASSWORD_AUTH")
+def test_crafted_sign_in_answers(crafted: Crafted, answer: Any) -> None:
+    outcome, _ = crafted.sign_in({"InitiateAuth": [answer]}, auth_flow="USER_PASSWORD_AUTH")
     if isinstance(outcome, cm.CognitoError):
         assert isinstance(outcome, cm.ProtocolError | cm.InternalError)
     if isinstance(answer, dict) and answer.get("ChallengeName") == "CUSTOM_CHALLENGE":
-        if "AuthenticationResult" not in answer:
-            assert isinstance(outcome, cm.UnsupportedChallenge)
-            assert outcome.challenge_name == "CUSTOM_CHALLENGE"
+        assert isinstance(outcome, cm.UnsupportedChallenge)
+        assert outcome.challenge_name == "CUSTOM_CHALLENGE"
 
 
 @FUZZ
-@given(body=st.one_of(st.binary(max_size=30), st.just(b""), st.just(b"<html>")), status=st.sampled_from([200, 400, 500, 502]))
-def test_crafted_raw_bodies(body: bytes, status: int) -> None:
-    async def run() -> Any:
-        def reply(request: httpx.Request) -> httpx.Response:
-            return httpx.Response(status, content=body)
-
-        with respx.mock(assert_all_called=False) as router:
-            router.route(method="POST").mock(side_effect=reply)
-            pool = cm.UserPool(
-                "us-east-1_Fuzz",
-                "client",
-                endpoint_url=EMULATOR_ENDPOINT,
-                botocore_config=httpx_client_config(),
-                retry_policy=cm.RetryPolicy(max_attempts=1),
-            )
-            async with pool:
-                with pytest.raises(cm.CognitoError):
-                    await anext(aiter(pool.sign_in("alice", PASSWORD)))
-
-    asyncio.run(run())
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="MFA_SETUP's associate_software_token builds SoftwareTokenSecret without catching "
-    "pydantic's ValidationError (CognitoUser.associate_software_token does): a SecretCode "
-    "that is not base32 escapes as a bare ValidationError",
+@given(
+    body=st.one_of(
+        st.binary(max_size=30),
+        st.text(max_size=30).map(str.encode),
+        st.sampled_from([b"", b"<html>", b"{}", b'{"__type": 5}', b'{"message": []}']),
+        st.dictionaries(text, json_values, max_size=3).map(lambda d: json.dumps(d).encode()),
+    ),
+    status=st.sampled_from([200, 400, 500, 502]),
 )
-def test_crafted_setup_secret_is_a_protocol_error() -> None:
-    outcome = _scripted_sign_in(
+def test_crafted_raw_bodies(crafted: Crafted, body: bytes, status: int) -> None:
+    outcome, _ = crafted.sign_in({"InitiateAuth": [(status, body)]})
+    assert isinstance(outcome, cm.CognitoError | list)
+
+
+@pytest.mark.parametrize("status", [200, 400])
+@pytest.mark.parametrize(
+    "body",
+    [b"null", b"[]", b"5", b"\x80", b'{"ChallengeName": "SMS_MFA", "ChallengeParameters": []}'],
+)
+def test_crafted_unparsable_bodies_are_protocol_errors(
+    crafted: Crafted, body: bytes, status: int
+) -> None:
+    outcome, _ = crafted.sign_in({"InitiateAuth": [(status, body)]})
+    assert isinstance(outcome, cm.ProtocolError)
+
+
+@pytest.mark.parametrize(
+    "result", [{"IdToken": JWT}, {"IdToken": JWT, "AccessToken": JWT, "ExpiresIn": "soon"}]
+)
+def test_unusable_tokens_fail_the_flow(crafted: Crafted, result: dict[str, Any]) -> None:
+    outcome, phase = crafted.sign_in(
+        {"InitiateAuth": [{"AuthenticationResult": result}]}, auth_flow="USER_PASSWORD_AUTH"
+    )
+    assert isinstance(outcome, cm.ProtocolError)
+    assert phase is cm.Phase.FAILED
+
+
+def test_crafted_setup_secret_is_a_protocol_error(crafted: Crafted) -> None:
+    outcome, _ = crafted.sign_in(
         {
             "InitiateAuth": [
                 {
@@ -936,3 +928,131 @@ def test_crafted_setup_secret_is_a_protocol_error() -> None:
         auth_flow="USER_PASSWORD_AUTH",
     )
     assert isinstance(outcome, cm.ProtocolError)
+
+
+# --- the emulator's wire front: malformed requests ----------------------------------------------
+
+OPERATIONS = [
+    "InitiateAuth",
+    "RespondToAuthChallenge",
+    "AdminInitiateAuth",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
+    "SetUserSettings",
+    "GetUser",
+    "GlobalSignOut",
+    "AdminCreateUser",
+    "CreateUserPool",
+    "CreateUserPoolClient",
+    "SetUserPoolMfaConfig",
+]
+MEMBERS = [
+    "ClientId",
+    "AuthFlow",
+    "AuthParameters",
+    "ChallengeName",
+    "ChallengeResponses",
+    "Session",
+    "AccessToken",
+    "UserCode",
+    "UserPoolId",
+    "Username",
+    "PoolName",
+    "ClientMetadata",
+    "SoftwareTokenMfaSettings",
+    "MFAOptions",
+]
+request_bodies = st.one_of(
+    st.binary(max_size=60),
+    st.dictionaries(st.sampled_from(MEMBERS), json_values, max_size=5).map(
+        lambda d: json.dumps(d).encode()
+    ),
+    st.fixed_dictionaries(
+        {
+            "ClientId": st.one_of(text, json_values),
+            "AuthFlow": st.one_of(
+                st.sampled_from(["USER_SRP_AUTH", "USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]),
+                json_values,
+            ),
+            "AuthParameters": st.one_of(
+                st.dictionaries(
+                    st.sampled_from(["USERNAME", "PASSWORD", "SRP_A", "REFRESH_TOKEN"]),
+                    st.one_of(any_text, json_values),
+                ),
+                json_values,
+            ),
+        }
+    ).map(lambda d: json.dumps(d).encode("utf-8", "surrogatepass")),
+)
+
+
+def _call(emulator: Emulator, operation: str, **body: Any) -> dict[str, Any]:
+    answer = emulator.handle(
+        "AWSCognitoIdentityProviderService." + operation, json.dumps(body).encode(), signed=True
+    )
+    assert answer.status == 200, answer.body
+    result: dict[str, Any] = json.loads(answer.body)
+    return result
+
+
+@pytest.fixture(scope="module")
+def wire() -> tuple[Emulator, str]:
+    """An emulator with a pool, an app client allowing password sign-in, and user alice."""
+    emulator = Emulator()
+    pool_id = _call(emulator, "CreateUserPool", PoolName="p")["UserPool"]["Id"]
+    client_id = _call(
+        emulator,
+        "CreateUserPoolClient",
+        UserPoolId=pool_id,
+        ClientName="c",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    _call(emulator, "AdminCreateUser", UserPoolId=pool_id, Username="alice")
+    _call(
+        emulator,
+        "AdminSetUserPassword",
+        UserPoolId=pool_id,
+        Username="alice",
+        Password=PASSWORD,
+        Permanent=True,
+    )
+    return emulator, client_id
+
+
+def _sign_in_body(client_id: str, parameters: dict[str, Any]) -> bytes:
+    body = {"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": parameters}
+    return json.dumps(body).encode()
+
+
+@FUZZ
+@given(
+    operation=st.one_of(st.sampled_from(OPERATIONS), text),
+    body=request_bodies,
+    parameters=st.dictionaries(
+        st.sampled_from(["USERNAME", "PASSWORD", "SRP_A", "SECRET_HASH"]),
+        st.one_of(st.sampled_from(["alice", PASSWORD]), text, json_values),
+    ),
+    signed=st.booleans(),
+)
+def test_emulator_answers_malformed_requests_like_cognito(
+    wire: tuple[Emulator, str], operation: str, body: bytes, parameters: Any, signed: bool
+) -> None:
+    emulator, client_id = wire
+    target = "AWSCognitoIdentityProviderService." + operation
+    for raw in (body, _sign_in_body(client_id, parameters)):
+        answer = emulator.handle(target, raw, signed=signed)
+        payload = json.loads(answer.body)
+        if answer.status != 200:
+            assert answer.status in (400, 403), (answer.status, payload)
+            assert isinstance(payload.get("__type"), str) and payload["__type"]
+            assert isinstance(payload.get("message"), str)
+
+
+def test_emulator_refuses_an_unencodable_password_as_a_client_error(
+    wire: tuple[Emulator, str],
+) -> None:
+    emulator, client_id = wire
+    body = _sign_in_body(client_id, {"USERNAME": "alice", "PASSWORD": "pass\ud800word"})
+    answer = emulator.handle("AWSCognitoIdentityProviderService.InitiateAuth", body, signed=False)
+    assert answer.status == 400, json.loads(answer.body)

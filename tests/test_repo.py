@@ -34,3 +34,20 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def test_changelog_has_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def _readme_python_block_after(heading: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
+    match = re.search(r"```python\n(.*?)```", section, flags=re.S)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_readme_emulator_example_runs_as_written(
+    cognito_emulator: object, cognito_pool: object, cognito_user_factory: object
+) -> None:
+    namespace: dict[str, object] = {}
+    exec(_readme_python_block_after("## The emulator, for your own tests"), namespace)
+    example = namespace["test_totp_sign_in"]
+    await example(cognito_emulator, cognito_pool, cognito_user_factory)  # type: ignore[operator]

@@ -7,11 +7,14 @@ and response the emulator saw: passwords, SRP_A/SRP_B/SALT/SECRET_BLOCK, signatu
 SECRET_HASH, sessions, tokens, TOTP secrets, codes, the client secret), plus the SRP secret
 exponent drawn through the pool's ``random_bytes``; then every object the flows produced is
 rendered (repr, str, ``model_dump()``, formatted tracebacks of the errors raised) and searched
-for each of them, together with the captured log text.
+for each of them, together with the captured log text. pytest's own failure output is checked
+in a subprocess, and a source check guards that secret-derived values are only compared with
+``hmac.compare_digest``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -21,6 +24,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aioboto3
@@ -163,7 +167,10 @@ class Exposure:
         found.extend((f"{m.medium} code", m.code) for m in self.emulator.messages)
         for raw in self.exponents:
             a = srp.secret_exponent(raw)
-            found += [("SRP secret exponent (hex)", format(a, "x")), ("SRP secret exponent", str(a))]
+            found += [
+                ("SRP secret exponent (hex)", format(a, "x")),
+                ("SRP secret exponent", str(a)),
+            ]
         found.extend((label, value) for value, label in self.extra.items())
         return found
 
@@ -253,8 +260,12 @@ async def test_sign_in_paths_keep_secrets_out(exposure: tuple[Exposure, Seeder])
     seeded = await seeder.create_pool_and_client(generate_secret=True)
     sms = await seeder.create_user(seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])
     totp = await seeder.create_user(seeded, "tia", PASSWORD, preferred="TOTP")
-    email = await seeder.create_user(seeded, "eve", PASSWORD, email="eve@example.com", mfa=["EMAIL"])
-    both = await seeder.create_user(seeded, "bo", PASSWORD, phone=PHONE, totp=True, mfa=["SMS", "TOTP"])
+    email = await seeder.create_user(
+        seeded, "eve", PASSWORD, email="eve@example.com", mfa=["EMAIL"]
+    )
+    both = await seeder.create_user(
+        seeded, "bo", PASSWORD, phone=PHONE, totp=True, mfa=["SMS", "TOTP"]
+    )
     assert totp.totp_secret and both.totp_secret
     seen.emulator.advance(60)  # past the seeder's enrolment step: the current code is fresh
 
@@ -302,6 +313,14 @@ async def test_sign_in_paths_keep_secrets_out(exposure: tuple[Exposure, Seeder])
         challenge = await anext(aiter(flow))
         seen.keep(challenge, flow.state)
         await challenge.answer(_totp(seen, both.totp_secret, 30))
+        seen.keep(flow.session)
+
+        # ADMIN_USER_PASSWORD_AUTH (signed), then SMS
+        flow = pool.admin_sign_in(sms.username, PASSWORD)
+        _keep_flow(seen, flow)
+        challenge = await anext(aiter(flow))
+        seen.keep(challenge, flow.state)
+        await challenge.answer(seen.emulator.last_code(sms.username, "SMS"))
         seen.keep(flow.session)
 
         # a wrong password, each way
@@ -403,9 +422,7 @@ async def test_setup_and_new_password_paths_keep_secrets_out(
                     gina_secret = await challenge.associate_software_token()
                     seen.keep(gina_secret, flow.state)
                     seen.emulator.advance(30)
-                    await challenge.verify_software_token(
-                        gina_secret.code_at(seen.emulator.now())
-                    )
+                    await challenge.verify_software_token(gina_secret.code_at(seen.emulator.now()))
                 case _:
                     raise AssertionError(type(challenge).__name__)
         seen.keep(flow.session)
@@ -469,14 +486,12 @@ async def test_management_calls_keep_secrets_out(exposure: tuple[Exposure, Seede
         await seen.expect(cm.TokenRevoked, user.get_user_data())
         await seen.expect(cm.TokenRevoked, pool.refresh(user.session))
         await seen.expect(cm.NotAuthorized, user.global_sign_out())
-    seen.check(
-        at_least={"SecretCode", "UserCode", "AccessToken", "REFRESH_TOKEN", "SMS code"}
-    )
+    seen.check(at_least={"SecretCode", "UserCode", "AccessToken", "REFRESH_TOKEN", "SMS code"})
 
 
 # --- pytest's own failure output ------------------------------------------------------------
 
-_FAILING_TESTS = '''
+_FAILING_TESTS = """
 import os
 
 import pytest
@@ -545,7 +560,7 @@ async def test_password_passed_as_str():
     pool, tokens, state, secret, challenge = objects()
     async with pool:
         pool.sign_in("", E["LEAK_PLAIN_PASSWORD"])
-'''
+"""
 
 
 LEAKS = {
@@ -590,15 +605,73 @@ def test_pytest_failure_output_shows_no_secret_held_by_the_library(
             assert value not in output, f"{name} shows in pytest's failure output"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest's long traceback entries list each frame's arguments: a code passed to "
-    "send_mfa_code/answer/verify_software_token, or a password passed as str to sign_in, "
-    "shows verbatim when the call raises (codes accept str only)",
-)
 def test_pytest_failure_output_shows_no_plain_argument(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     output = _run_failing_tests(pytester, monkeypatch)
     for name in sorted(PLAIN_ARGUMENTS):
         assert LEAKS[name] not in output, f"{name} shows in pytest's failure output"
+
+
+# --- constant-time comparisons ----------------------------------------------------------------
+
+# Names that hold secret-derived values in this code base (codes, signatures, proofs, tokens).
+SECRET_NAMES = frozenset(
+    {
+        "signature",
+        "expected_signature",
+        "secret_block",
+        "block",
+        "code",
+        "user_code",
+        "expected",
+        "password",
+        "new_password",
+        "secret_hash",
+        "digest",
+        "key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "session",
+        "secret",
+        "secret_code",
+    }
+)
+
+
+def _plain_comparisons_of_secrets(source: str) -> list[int]:
+    """Lines where ``==``/``!=`` compares a secret-named value with anything but a literal."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Compare):
+            continue
+        if not any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops):
+            continue
+        sides = [node.left, *node.comparators]
+        if any(isinstance(side, ast.Constant) for side in sides):
+            continue  # e.g. name == "SOFTWARE_TOKEN_MFA": a wire name, not a secret
+        for side in sides:
+            name = side.id if isinstance(side, ast.Name) else getattr(side, "attr", None)
+            if isinstance(side, ast.Call) and isinstance(side.func, ast.Attribute):
+                name = "secret" if side.func.attr == "get_secret_value" else None
+            if name in SECRET_NAMES:
+                lines.append(node.lineno)
+                break
+    return lines
+
+
+def test_secret_derived_values_are_compared_in_constant_time() -> None:
+    # the check finds what it looks for...
+    assert _plain_comparisons_of_secrets("ok = signature == received\n") == [1]
+    assert _plain_comparisons_of_secrets("ok = a.get_secret_value() != b\n") == [1]
+    assert _plain_comparisons_of_secrets("ok = hmac.compare_digest(signature, received)\n") == []
+    # ...and the library (the emulator included) has none: it uses hmac.compare_digest
+    root = Path(cm.__file__).parent
+    found = {
+        f"{path.relative_to(root)}:{line}"
+        for path in sorted(root.rglob("*.py"))
+        for line in _plain_comparisons_of_secrets(path.read_text(encoding="utf-8"))
+    }
+    assert not found, f"compare these with hmac.compare_digest: {sorted(found)}"

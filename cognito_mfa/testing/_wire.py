@@ -77,15 +77,42 @@ class Member:
     members: dict[str, Member] = field(default_factory=dict)
 
 
+# The JSON escape of a UTF-16 surrogate (\ud800-\udfff). A pair decodes to one character; a
+# lone one decodes to a str that no UTF-8 text can hold.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _unencodable(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string (key or value) that is not valid Unicode."""
+    stack = [value]
+    while stack:  # a loop, not recursion: json.loads accepts nesting deeper than our stack
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def decode_body(body: bytes) -> dict[str, Any]:
     """Parse a request body into a JSON object, or raise SerializationException."""
     if not body.strip():
         # botocore always sends at least "{}"; an empty body is read as an empty structure
         return {}
     try:
-        value = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        value = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CognitoError("SerializationException", "Malformed request body") from None
+    # a lone surrogate escape is not text: refused as malformed, before any handler sees it
+    if _SURROGATE_ESCAPE.search(text) and _unencodable(value):
+        raise CognitoError("SerializationException", "Malformed request body")
     if not isinstance(value, dict):
         raise CognitoError("SerializationException", "Request body must be a JSON object")
     return value

@@ -19,7 +19,7 @@ from conftest import (
 from cognito_mfa import srp
 from cognito_mfa.testing.service import Emulator
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "srp_public.json"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "srp_public.json"
 
 
 def _vectors() -> list[dict[str, Any]]:
