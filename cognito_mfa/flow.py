@@ -38,6 +38,7 @@ Table, as a diagram (user events upper case on the left of ``->``)::
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from . import protocol, srp
@@ -510,7 +513,7 @@ class AuthFlow:
         try:
             if self._auth_flow is AuthFlowType.USER_SRP_AUTH:
                 a = srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8))
-                big_a = await anyio.to_thread.run_sync(srp.client_public, a)
+                big_a = await anyio.to_thread.run_sync(srp.client_public, a, limiter=srp_limiter())
                 call = protocol.start_srp_auth(
                     pool.app_client,
                     machine.username,
@@ -560,7 +563,8 @@ class AuthFlow:
                 big_a=big_a,
                 srp_b_hex=verifier.srp_b_hex,
                 salt_hex=verifier.salt_hex,
-            )
+            ),
+            limiter=srp_limiter(),
         )
         # TIMESTAMP is read now, as the proof is made: Cognito allows only a few seconds
         timestamp = srp.format_timestamp(pool.clock())
@@ -699,6 +703,21 @@ class AuthFlow:
             admin=self._admin,
         )
         await self._respond(call, retryable_for=None)
+
+
+_SRP_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("cognito_mfa_srp_limiter")
+
+
+def srp_limiter() -> anyio.CapacityLimiter:
+    """The worker-thread limit for SRP math on the current event loop: one core fewer than
+    the machine has (at least one), so the loop thread always finds a free core while many
+    sign-ins compute at once (gmpy2 releases the GIL; anyio's default allows 40 threads)."""
+    try:
+        return _SRP_LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) - 1))
+        _SRP_LIMITER.set(limiter)
+        return limiter
 
 
 def default_random_bytes(count: int) -> bytes:

@@ -404,9 +404,14 @@ async def test_deadlines_swept_over_a_served_sign_in(served: tuple[Env, Emulator
     baseline = _connections_to(port)
     outcomes: dict[str, int] = {}
     async with env.pool() as pool:
-        started = anyio.current_time()
-        await _finish(env, pool.sign_in(env.user.username, PASSWORD))
-        whole = anyio.current_time() - started
+        # the fastest of a few warm sign-ins: a first one pays one-off costs (connections,
+        # tables) and would put most deadlines past the end
+        durations = []
+        for _ in range(3):
+            started = anyio.current_time()
+            await _finish(env, pool.sign_in(env.user.username, PASSWORD))
+            durations.append(anyio.current_time() - started)
+        whole = min(durations)
         for step in range(26):
             flow = pool.sign_in(env.user.username, PASSWORD)
             with anyio.move_on_after(whole * step / 20):

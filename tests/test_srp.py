@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cognito_mfa import srp
@@ -238,3 +238,17 @@ def test_timestamp_round_trips(moment: datetime) -> None:
     assert srp.parse_timestamp(text) == moment.replace(microsecond=0)
     day = text.split(" ")[2]
     assert not day.startswith("0")
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [0, 1, 2, 15, 16, 17, 2**255, 2**256 - 1, 2**256, 2**256 + 1, 2**1024 - 3, 0xF0F0 << 200],
+)
+def test_fixed_base_g_pow_matches_pow(exp: int) -> None:
+    assert srp.g_pow(exp, fast=False) == pow(srp.G, exp, srp.N)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=0, max_value=2**300))
+def test_fixed_base_g_pow_matches_pow_everywhere(exp: int) -> None:
+    assert srp.g_pow(exp, fast=False) == pow(srp.G, exp, srp.N)

@@ -168,6 +168,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: botocore and aiohttp reuse connections
+    # headers and body go out in two sends; without TCP_NODELAY the body waits for the
+    # client's delayed ACK (up to 40 ms a response)
+    disable_nagle_algorithm = True
     server_version = "cognito-mfa-emulator"
     sys_version = ""
     timeout = _IDLE_TIMEOUT
