@@ -36,9 +36,7 @@ EXTRA = ("profile",)
 OURS_FAST = "ours (gmpy2)"
 OURS_PURE = "ours (pure Python)"
 PYCOGNITO = "pycognito 2024.5.1"
-# an experiment, labelled as such: ours with gmpy2 and SRP capped at one worker thread
 MEMORY = "memory"
-CAPPED = "experiment, not shipped: ours (gmpy2), SRP capped at 1 worker thread"
 
 
 @dataclass(frozen=True)
@@ -210,7 +208,7 @@ def users_needed(sizes: Sizes, selected: Sequence[str]) -> int:
     if "client_cpu" in selected:
         n += 3 * sizes.cpu_rounds * (sizes.warmup + sizes.cpu_per_round)
     if "loop_latency" in selected:
-        n += 4 * sizes.loop_rounds * (sizes.warmup + sizes.loop_flows)
+        n += 3 * sizes.loop_rounds * (sizes.warmup + sizes.loop_flows)
     if "throughput" in selected:
         n += 3 * sum(sizes.warmup + sizes.per_width(w) for w in sizes.widths)
     if "profile" in selected:
@@ -336,17 +334,15 @@ def bench_client_cpu(ctx: Context) -> dict[str, Any]:
 
 def bench_loop_latency(ctx: Context) -> dict[str, Any]:
     sizes = ctx.sizes
-    variants = {OURS_FAST: "ours", OURS_PURE: "ours", PYCOGNITO: "pycognito", CAPPED: "ours"}
+    variants = {OURS_FAST: "ours", OURS_PURE: "ours", PYCOGNITO: "pycognito"}
     load: dict[str, list[float]] = {v: [] for v in variants}
     idle: dict[str, list[float]] = {v: [] for v in variants}
     rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     order = list(variants)
     for r in range(sizes.loop_rounds):
-        for name in order[r % 4 :] + order[: r % 4]:
-            worker = ctx.workers[OURS_FAST if name == CAPPED else name]
-            result = worker.call(
+        for name in order[r % 3 :] + order[: r % 3]:
+            result = ctx.workers[name].call(
                 "loop_latency",
-                srp_threads=1 if name == CAPPED else None,
                 client=variants[name],
                 warmup=sizes.warmup,
                 flows=sizes.loop_flows,

@@ -9,8 +9,7 @@ quick), then serves that same emulator on a loopback port with
 their passwords and TOTP secrets: benchmark data, nothing else) and serves until its stdin
 closes.
 
-The server answers with TCP_NODELAY (see :func:`disable_nagle`). Running the server in another
-process keeps its CPU out of the client's
+Running the server in another process keeps its CPU out of the client's
 ``time.process_time``. Every user signs in at most once per run: the emulator, like Cognito,
 refuses a TOTP code already used in its 30-second step.
 """
@@ -25,7 +24,6 @@ from typing import Any
 
 import aioboto3
 
-from cognito_mfa.testing import server as emulator_server
 from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
 from cognito_mfa.testing.seed import SeededPool, Seeder
 from cognito_mfa.testing.server import EmulatorServer
@@ -68,26 +66,10 @@ async def seed(emulator: Emulator, users: int) -> tuple[SeededPool, list[dict[st
     return pool, out
 
 
-def disable_nagle() -> None:
-    """Send each response without waiting for the client's delayed ACK (TCP_NODELAY).
-
-    The emulator's HTTP front writes the headers and the body in two sends; with Nagle's
-    algorithm on, the body waits for the ACK of the headers, which the client delays by up to
-    40 ms: about 120 ms of idle wall time per sign-in, which would swamp every wall-clock
-    figure (throughput, loop latency). Cognito itself does not behave so; the fix belongs in
-    ``cognito_mfa/testing/server.py`` (``disable_nagle_algorithm = True`` on its handler), and
-    until it lands the benchmarks set the same stdlib attribute here.
-    """
-    handler = emulator_server._Handler
-    if not handler.disable_nagle_algorithm:
-        handler.disable_nagle_algorithm = True
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
     parser.add_argument("--users", type=int, required=True)
     args = parser.parse_args()
-    disable_nagle()
     emulator = Emulator()
     pool, users = asyncio.run(seed(emulator, args.users))
     with EmulatorServer(emulator) as server:

@@ -331,13 +331,6 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
                 executor.shutdown(wait=True)
                 client.close()
         else:
-            srp_threads = params.get("srp_threads")
-            if srp_threads is not None:
-                # experiment, not the shipped behaviour: cap the worker threads SRP runs in
-                # (anyio's default limiter; only our SRP uses anyio threads in this process)
-                import anyio.to_thread
-
-                anyio.to_thread.current_default_thread_limiter().total_tokens = int(srp_threads)
             async with _user_pool(target, flows) as pool:
                 for _ in range(warmup):
                     await ours_sign_in(pool, next(users))
