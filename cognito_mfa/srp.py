@@ -315,7 +315,9 @@ def password_claim_signature(
 ) -> str:
     """PASSWORD_CLAIM_SIGNATURE: base64(HMAC-SHA256(key, pool | user | block | timestamp))."""
     try:
-        block = base64.b64decode(secret_block_b64, validate=True)
+        # lenient, as the official client's Buffer.from(..., "base64") is: characters outside
+        # the alphabet are skipped (moto's SECRET_BLOCK is a UUID, dashes included)
+        block = base64.b64decode(secret_block_b64)
     except ValueError:
         raise SrpError("SECRET_BLOCK is not base64") from None
     message = pool_name.encode() + user_id.encode() + block + timestamp.encode()

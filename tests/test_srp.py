@@ -252,3 +252,18 @@ def test_fixed_base_g_pow_matches_pow(exp: int) -> None:
 @given(st.integers(min_value=0, max_value=2**300))
 def test_fixed_base_g_pow_matches_pow_everywhere(exp: int) -> None:
     assert srp.g_pow(exp, fast=False) == pow(srp.G, exp, srp.N)
+
+
+def test_secret_block_is_decoded_as_leniently_as_the_official_client() -> None:
+    # moto sends a UUID as SECRET_BLOCK; Node's Buffer.from(block, "base64") skips the dashes
+    uuid_block = "0097425b-00a9-424d-8b55-13ea71dd1cf0"
+    key = bytes(16)
+    lenient = srp.password_claim_signature(
+        key, "Abc", "u", uuid_block, "Tue Jan 2 03:04:05 UTC 2024"
+    )
+    plain = srp.password_claim_signature(
+        key, "Abc", "u", uuid_block.replace("-", ""), "Tue Jan 2 03:04:05 UTC 2024"
+    )
+    assert lenient == plain
+    with pytest.raises(srp.SrpError, match="SECRET_BLOCK is not base64"):
+        srp.password_claim_signature(key, "Abc", "u", "abc", "Tue Jan 2 03:04:05 UTC 2024")
