@@ -11,23 +11,20 @@ matching code.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
 import pyotp
 import pytest
-from aiobotocore.config import AioConfig
 
 import cognito_mfa as cm
-from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
-from cognito_mfa.testing.seed import SeededPool, Seeder
-from cognito_mfa.testing.server import EmulatorServer
-from cognito_mfa.testing.service import Emulator
+from cognito_mfa.testing.seed import SeededPool
+
+if TYPE_CHECKING:
+    from conftest import Front  # the shared fixtures' type (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -58,60 +55,7 @@ def load_examples(ask: Callable[[str], Any]) -> dict[str, Any]:
     return namespace
 
 
-# --- the emulator, both fronts ------------------------------------------------------------
-
-
-@dataclass
-class Front:
-    emulator: Emulator
-    pool_options: dict[str, Any]
-    lock: AbstractContextManager[Any]
-    seeder: Seeder
-
-    def now(self) -> float:
-        with self.lock:
-            return self.emulator.now()
-
-    def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.emulator.advance(seconds)
-
-    def last_code(self, username: str, medium: str) -> str:
-        with self.lock:
-            return self.emulator.last_code(username, medium)
-
-
-def _client(endpoint_url: str, config: AioConfig) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("cognito-idp", endpoint_url=endpoint_url, config=config)
-
-
-@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
-async def front(request: pytest.FixtureRequest) -> AsyncIterator[Front]:
-    emulator = Emulator()
-    if request.param == "in-process":
-        with mount(emulator, pass_through=False):
-            config = httpx_client_config(retries={"max_attempts": 1})
-            async with _client(EMULATOR_ENDPOINT, config) as client:
-                options = {"endpoint_url": EMULATOR_ENDPOINT, "botocore_config": config}
-                yield Front(emulator, options, nullcontext(), Seeder(client, clock=emulator.now))
-    else:
-        with EmulatorServer(emulator) as server:
-            lock = server.lock
-
-            def now() -> float:
-                with lock:
-                    return emulator.now()
-
-            async with _client(server.url, AioConfig(retries={"max_attempts": 1})) as client:
-                yield Front(emulator, {"endpoint_url": server.url}, lock, Seeder(client, clock=now))
-
-
-@pytest.fixture
-async def seeded(front: Front) -> SeededPool:
-    return await front.seeder.create_pool_and_client()
+# --- the user at the terminal (the emulator's fronts: conftest.py) ------------------------
 
 
 @dataclass
@@ -156,8 +100,13 @@ class Person:
 
 
 def options_for(front: Front) -> dict[str, Any]:
+    """The examples' pool options: the front's endpoint and the emulator's clock.
+
+    In-process the pool shares the seeding client's config (no retries); served, botocore's.
+    """
     return {
-        **front.pool_options,
+        "endpoint_url": front.endpoint_url,
+        **({"botocore_config": front.seeding_config} if front.name == "in-process" else {}),
         "clock": lambda: datetime.fromtimestamp(front.now(), UTC),
     }
 

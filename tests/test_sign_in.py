@@ -8,92 +8,27 @@ aiohttp transport. Every test runs on both.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
 import anyio
 import anyio.lowlevel
-import pyotp
 import pytest
-from aiobotocore.config import AioConfig
 from pydantic import SecretStr
 
 import cognito_mfa as cm
-from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
-from cognito_mfa.testing.seed import SeededPool, SeededUser, Seeder
-from cognito_mfa.testing.server import EmulatorServer
-from cognito_mfa.testing.service import Emulator
+from cognito_mfa.testing.seed import SeededPool, SeededUser
+
+if TYPE_CHECKING:
+    from conftest import Front  # the shared fixtures' type (tests/conftest.py)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
 
 
-@dataclass
-class Front:
-    """One way of reaching the emulator, with a seeder on it."""
-
-    name: str
-    emulator: Emulator
-    endpoint_url: str
-    botocore_config: AioConfig | None
-    client: Any
-    seeder: Seeder
-
-    def clock(self) -> datetime:
-        return datetime.fromtimestamp(self.emulator.now(), UTC)
-
-    def user_pool(self, seeded: SeededPool, **kwargs: Any) -> cm.UserPool:
-        options: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "botocore_config": self.botocore_config,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-            "clock": self.clock,
-            "client_secret": seeded.client_secret,
-        }
-        options.update(kwargs)
-        return cm.UserPool(seeded.pool_id, seeded.client_id, **options)
-
-    def sms_code(self, username: str) -> str:
-        return self.emulator.last_code(username, "SMS")
-
-    def email_code(self, username: str) -> str:
-        return self.emulator.last_code(username, "EMAIL")
-
-    def totp_code(self, secret: str) -> str:
-        return pyotp.TOTP(secret).at(int(self.emulator.now()))
-
-
-def _admin_client(endpoint_url: str, config: AioConfig) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("cognito-idp", endpoint_url=endpoint_url, config=config)
-
-
-@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
-async def front(request: pytest.FixtureRequest) -> AsyncIterator[Front]:
-    emulator = Emulator()
-    if request.param == "in-process":
-        config = httpx_client_config()
-        with mount(emulator):
-            admin_config = httpx_client_config(retries={"max_attempts": 1})
-            async with _admin_client(EMULATOR_ENDPOINT, admin_config) as client:
-                seeder = Seeder(client, clock=emulator.now)
-                yield Front("in-process", emulator, EMULATOR_ENDPOINT, config, client, seeder)
-    else:
-        with EmulatorServer(emulator) as server:
-            async with _admin_client(server.url, AioConfig(retries={"max_attempts": 1})) as client:
-                seeder = Seeder(client, clock=emulator.now)
-                yield Front("served", emulator, server.url, None, client, seeder)
-
-
 @pytest.fixture
-async def seeded(front: Front) -> SeededPool:
-    return await front.seeder.create_pool_and_client()
+def respx_pass_through() -> bool:
+    """These tests let the in-process front pass a request that is not Cognito's through."""
+    return True
 
 
 async def _sms_user(front: Front, seeded: SeededPool, name: str = "alice") -> SeededUser:

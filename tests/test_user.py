@@ -7,18 +7,14 @@ against the emulator, through both fronts (in-process respx and served on loopba
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
 import anyio
 import anyio.lowlevel
 import pyotp
 import pytest
-from aiobotocore.config import AioConfig
 from pydantic import SecretStr, ValidationError
 
 import cognito_mfa as cm
@@ -36,12 +32,12 @@ from cognito_mfa.errors import (
 )
 from cognito_mfa.models import CognitoUserSession, MfaType
 from cognito_mfa.preferences import MfaOption, MfaSettings, UserData, parse_user_data
-from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
-from cognito_mfa.testing.seed import SeededPool, Seeder
-from cognito_mfa.testing.server import EmulatorServer
-from cognito_mfa.testing.service import Emulator
+from cognito_mfa.testing.seed import SeededPool
 from cognito_mfa.totp import SoftwareTokenSecret
 from cognito_mfa.user import CognitoUser, admin_get_user, admin_set_user_mfa_preference
+
+if TYPE_CHECKING:
+    from conftest import Front  # the shared fixtures' type (tests/conftest.py)
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPABCD"
 EXPIRED = "Access Token has expired"
@@ -542,90 +538,6 @@ async def test_admin_bad_username_refused_before_sending(username: Any) -> None:
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
 EMAIL = "alice@example.com"
-
-
-@dataclass
-class Front:
-    """One way of reaching the emulator: its endpoint, and a seeder talking to it."""
-
-    name: str
-    emulator: Emulator
-    endpoint_url: str
-    botocore_config: AioConfig | None
-    lock: AbstractContextManager[Any]
-    seeder: Seeder
-
-    def now(self) -> float:
-        with self.lock:
-            return self.emulator.now()
-
-    def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.emulator.advance(seconds)
-
-    def last_code(self, username: str, medium: str) -> str:
-        with self.lock:
-            return self.emulator.last_code(username, medium)
-
-    def user_pool(self, seeded: SeededPool, **kwargs: Any) -> cm.UserPool:
-        options: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "botocore_config": self.botocore_config,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-            "clock": lambda: datetime.fromtimestamp(self.now(), UTC),
-        }
-        options.update(kwargs)
-        return cm.UserPool(seeded.pool_id, seeded.client_id, seeded.client_secret, **options)
-
-
-def _seeding_client(endpoint_url: str, config: AioConfig) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("cognito-idp", endpoint_url=endpoint_url, config=config)
-
-
-@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
-async def front(request: pytest.FixtureRequest) -> AsyncIterator[Front]:
-    emulator = Emulator()
-    if request.param == "in-process":
-        with mount(emulator, pass_through=False):
-            config = httpx_client_config(retries={"max_attempts": 1})
-            async with _seeding_client(EMULATOR_ENDPOINT, config) as client:
-                yield Front(
-                    "in-process",
-                    emulator,
-                    EMULATOR_ENDPOINT,
-                    httpx_client_config(),
-                    nullcontext(),
-                    Seeder(client, clock=emulator.now),
-                )
-    else:
-        with EmulatorServer(emulator) as server:
-            config = AioConfig(retries={"max_attempts": 1})
-            async with _seeding_client(server.url, config) as client:
-                yield Front(
-                    "served",
-                    emulator,
-                    server.url,
-                    None,
-                    server.lock,
-                    Seeder(client, clock=server_now(server)),
-                )
-
-
-def server_now(server: EmulatorServer) -> Callable[[], float]:
-    def now() -> float:
-        with server.lock:
-            return server.emulator.now()
-
-    return now
-
-
-@pytest.fixture
-async def seeded(front: Front) -> SeededPool:
-    return await front.seeder.create_pool_and_client()
 
 
 async def sign_in(
