@@ -51,7 +51,8 @@ class MfaType(StrEnum):
         found = _MFA_ALIASES.get(value.strip().upper())
         if found is None:
             allowed = ", ".join(sorted(_MFA_ALIASES))
-            raise InvalidInput(f"unknown MFA type {value!r}; expected one of {allowed}")
+            # the value is not echoed: a code typed into the wrong place could land here
+            raise InvalidInput(f"unknown MFA type; expected one of {allowed}")
         return found
 
     @property

@@ -1,7 +1,7 @@
 """The network seam: one aioboto3 ``cognito-idp`` client and the one place errors are translated.
 
 Everything the library sends to Cognito goes through :meth:`Transport.call`. botocore's own
-retries are switched off (``max_attempts=1``) because botocore would replay a challenge answer
+retries are switched off (``total_max_attempts=1``) because botocore would replay a challenge answer
 that Cognito may already have consumed; :class:`RetryPolicy` decides instead:
 
 * a throttled request (``TooManyRequestsException`` and other :class:`~cognito_mfa.errors.Throttled`
