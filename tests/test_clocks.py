@@ -330,3 +330,38 @@ async def test_expired_refresh_token_means_sign_in_again(env: Env) -> None:
             await pool.refresh(flow.session)
         with pytest.raises(cm.TokenRevoked):
             await pool.user(flow.session).get_user_data()
+
+
+# --- seeding across a TOTP step boundary ---------------------------------------------------
+
+
+async def test_seeding_retries_once_when_the_totp_step_turns_mid_enrolment(env: Env) -> None:
+    # the seeder's code is from the step before the server's: what a step turning between
+    # computing the code and the server checking it looks like
+    readings: list[float] = []
+
+    def turning() -> float:
+        readings.append(env.emulator.now() - (30.0 if not readings else 0.0))
+        return readings[-1]
+
+    env.seeder.clock = turning
+    user = await env.seeder.create_user(
+        env.seeded, "turning", PASSWORD, mfa=["TOTP"], preferred="TOTP"
+    )
+    assert len(readings) == 2
+    # the current step stays unused: the user signs in with it right away
+    async with env.pool() as pool:
+        flow = pool.sign_in("turning", PASSWORD)
+        challenge = await anext(aiter(flow))
+        assert isinstance(challenge, cm.SoftwareTokenMfaChallenge)
+        await challenge.answer(env.totp(user))
+        assert flow.session.id_token
+
+
+async def test_seeding_does_not_retry_a_code_from_a_wrong_clock(env: Env) -> None:
+    env.seeder.clock = lambda: env.emulator.now() - 300.0  # same step on every reading
+    with pytest.raises(Exception) as caught:
+        await env.seeder.create_user(env.seeded, "skewed", PASSWORD, totp=True)
+    assert getattr(caught.value, "response", {})["Error"]["Code"] == (
+        "EnableSoftwareTokenMFAException"
+    )

@@ -10,7 +10,9 @@ Cognito API reference for each operation and ``reference/cognito-wire.md``.
 The TOTP code that verifies an enrolment is computed from the ``clock`` given to the seeder
 (pass ``emulator.now`` when the emulator's clock is not the wall clock) and taken from the
 *previous* 30-second step, which Cognito accepts (±1 step): a test that signs in right after
-seeding can then use the current step's code without it counting as a reused code.
+seeding can then use the current step's code without it counting as a reused code. If the
+step turns between computing that code and the server checking it, the seeder verifies once
+more with a code from the new step.
 
 Usage::
 
@@ -250,9 +252,7 @@ class Seeder:
             access_token = signed_in["AuthenticationResult"]["AccessToken"]
             associated = await self.client.associate_software_token(AccessToken=access_token)
             secret: str = associated["SecretCode"]
-            verified = await self.client.verify_software_token(
-                AccessToken=access_token, UserCode=self._enrolment_code(secret)
-            )
+            verified = await self._verify_enrolment(secret, AccessToken=access_token)
             _check_verified(verified)
             return secret
         if signed_in.get("ChallengeName") != "MFA_SETUP":
@@ -262,9 +262,7 @@ class Seeder:
             )
         associated = await self.client.associate_software_token(Session=signed_in["Session"])
         secret = associated["SecretCode"]
-        verified = await self.client.verify_software_token(
-            Session=associated["Session"], UserCode=self._enrolment_code(secret)
-        )
+        verified = await self._verify_enrolment(secret, Session=associated["Session"])
         _check_verified(verified)
         responses = {"USERNAME": username}
         if pool.client_secret is not None:
@@ -278,9 +276,28 @@ class Seeder:
         )
         return secret
 
-    def _enrolment_code(self, secret: str) -> str:
+    def _enrolment_code(self, secret: str) -> tuple[str, int]:
         # The previous step: accepted (±1 step), and leaves the current step unused.
-        return pyotp.TOTP(secret).at(int(self.clock()) - _TOTP_STEP)
+        now = int(self.clock())
+        return pyotp.TOTP(secret).at(now - _TOTP_STEP), now // _TOTP_STEP
+
+    async def _verify_enrolment(self, secret: str, **where: str) -> Any:
+        """VerifySoftwareToken with the previous step's code, once more if the step turned.
+
+        The previous step's code is two steps old if the 30-second step turns between
+        computing it and the server checking it (under load that happens to some user of a
+        large seeding run). A mismatch keeps the association and the session, so the seeder
+        tries once more with a code from the new step; any other refusal is raised as is.
+        """
+        code, step = self._enrolment_code(secret)
+        try:
+            return await self.client.verify_software_token(UserCode=code, **where)
+        except Exception as exc:
+            code_name = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            retry, retry_step = self._enrolment_code(secret)
+            if code_name != "EnableSoftwareTokenMFAException" or retry_step == step:
+                raise
+        return await self.client.verify_software_token(UserCode=retry, **where)
 
 
 def _check_verified(response: Mapping[str, Any]) -> None:
