@@ -37,6 +37,7 @@ from aiobotocore.session import AioSession
 from botocore import xform_name
 from botocore.parsers import ResponseParserError
 
+from ._turns import take_turn
 from .errors import (
     ConnectionFailed,
     CredentialsRequired,
@@ -146,6 +147,7 @@ class _GuardedParser:
 
     async def parse(self, response: Mapping[str, Any], shape: Any) -> dict[str, Any]:
         operation = response.get("context", {}).get("operation_name", "Cognito")
+        await take_turn()  # parsing is the other half of a step's CPU work on the loop
         try:
             parsed = await self._parser.parse(response, shape)
         except _PARSER_FAILURES as exc:
@@ -283,6 +285,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            # the turn comes first: the pool may be closed while this step waits for it
+            await take_turn()
             client = self._client
             if client is None:
                 raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
