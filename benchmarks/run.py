@@ -384,6 +384,10 @@ def bench_loop_latency(ctx: Context) -> dict[str, Any]:
                     met=(worst < 5) if judged else None,
                     server_priority=server.priority,
                     rounds_max_ms=[x["load"]["max_ms"] for x in rounds[where, name]],
+                    rounds_steal_ms=[x["steal_ms_during_load"] for x in rounds[where, name]],
+                    rounds_longest_gc_ms=[
+                        x["gc_during_load"]["longest_ms"] for x in rounds[where, name]
+                    ],
                     # while ticks were >= 5 ms late, the share of that time the loop computed
                     late_ticks_loop_busy_share=[
                         x["load"]["late_5ms_loop_busy_share"] for x in rounds[where, name]
@@ -399,6 +403,22 @@ def bench_loop_latency(ctx: Context) -> dict[str, Any]:
                     elapsed_s=[x["elapsed_s"] for x in rounds[where, name]],
                 )
             )
+    gc_rounds = [x["gc_during_load"] for x in rounds["remote", OURS_FAST]]
+    rows.append(
+        _row(
+            f"{OURS_FAST}: longest garbage-collection pause during the load",
+            max(x["longest_ms"] for x in gc_rounds),
+            "ms",
+            collections_per_round=[x["collections"] for x in gc_rounds],
+        )
+    )
+    rows.append(
+        _row(
+            f"{OURS_FAST}: one full collection of the unfrozen heap (not during the load)",
+            max(x["unfrozen_full_collection_ms"] for x in gc_rounds),
+            "ms",
+        )
+    )
     all_idle = [x["idle"] for v in rounds.values() for x in v]
     rows.append(
         _row(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
@@ -297,8 +298,72 @@ def _lateness_summary(ticks: list[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
+def _steal_ticks() -> int | None:
+    """The machine's stolen CPU time so far (``/proc/stat``, clock ticks), or None off Linux.
+
+    On a virtual machine the host may run other guests on our cores: the loop then stalls
+    with no program of ours running, which only this counter shows.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+        return int(fields[8])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _GcWatch:
+    """Freezes the heap built so far (imports, clients, warm-up) and records every garbage
+    collection from then on: generation and pause in ms.
+
+    ``gc.freeze()`` after start-up is what a latency-sensitive service does (the ``gc`` docs
+    suggest it for long-lived processes): with botocore, aiohttp and pydantic loaded, a full
+    collection of the unfrozen heap pauses the loop for tens of milliseconds on our machine,
+    whichever client library made the requests. The collections that still happen (of what
+    the sign-ins allocate) are recorded, since they pause the loop too.
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self.full_collection_ms = 0.0
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((int(info["generation"]), (time.perf_counter() - self._start) * 1e3))
+
+    def __enter__(self) -> _GcWatch:
+        gc.collect()  # the garbage first, so that only live objects are frozen
+        start = time.perf_counter()
+        gc.collect()  # what a full collection of the unfrozen heap costs
+        self.full_collection_ms = (time.perf_counter() - start) * 1e3
+        gc.freeze()
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+        gc.unfreeze()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "unfrozen_full_collection_ms": self.full_collection_ms,
+            "collections": [sum(1 for g, _ in self.pauses if g == gen) for gen in range(3)],
+            "longest_ms": max((ms for _, ms in self.pauses), default=0.0),
+            "longest_by_generation_ms": [
+                max((ms for g, ms in self.pauses if g == gen), default=0.0) for gen in range(3)
+            ],
+        }
+
+
 def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
-    """A 1 ms ticker on the loop: idle for ``idle_s``, then while ``flows`` sign-ins run."""
+    """A 1 ms ticker on the loop: idle for ``idle_s``, then while ``flows`` sign-ins run.
+
+    Both phases run with the start-up heap frozen (:class:`_GcWatch`); the collections during
+    the load are reported with the lateness.
+    """
     target = Target.from_params(params)
     flows, warmup = int(params["flows"]), int(params["warmup"])
     users = target.cycle()
@@ -315,7 +380,6 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
             try:
                 for _ in range(warmup):
                     pycognito_sign_in(client, target, next(users))
-                idle_lateness, _ = await _ticked(idle)
                 batch = [next(users) for _ in range(flows)]
 
                 async def load() -> None:
@@ -326,7 +390,12 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
                         )
                     )
 
-                lateness, elapsed = await _ticked(load)
+                with _GcWatch():
+                    idle_lateness, _ = await _ticked(idle)
+                with _GcWatch() as collections:
+                    steal_before = _steal_ticks()
+                    lateness, elapsed = await _ticked(load)
+                    steal_after = _steal_ticks()
             finally:
                 executor.shutdown(wait=True)
                 client.close()
@@ -334,18 +403,28 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
             async with _user_pool(target, flows) as pool:
                 for _ in range(warmup):
                     await ours_sign_in(pool, next(users))
-                idle_lateness, _ = await _ticked(idle)
                 batch = [next(users) for _ in range(flows)]
 
                 async def load() -> None:
                     await asyncio.gather(*(ours_sign_in(pool, u) for u in batch))
 
-                lateness, elapsed = await _ticked(load)
+                with _GcWatch():
+                    idle_lateness, _ = await _ticked(idle)
+                with _GcWatch() as collections:
+                    steal_before = _steal_ticks()
+                    lateness, elapsed = await _ticked(load)
+                    steal_after = _steal_ticks()
         return {
             "idle": _lateness_summary(idle_lateness),
             "load": _lateness_summary(lateness),
             "load_lateness_ms": [late for late, _ in lateness],
             "elapsed_s": elapsed,
+            "gc_during_load": collections.summary(),
+            "steal_ms_during_load": (
+                None
+                if steal_before is None or steal_after is None
+                else (steal_after - steal_before) * 1e3 / os.sysconf("SC_CLK_TCK")
+            ),
         }
 
     return asyncio.run(main())

@@ -31,6 +31,8 @@ from .totp import SoftwareTokenSecret
 
 __all__ = [
     "INTERNAL_CHALLENGES",
+    "SESSION_MAX_LENGTH",
+    "SESSION_MIN_LENGTH",
     "SUPPORTED_CHALLENGES",
     "AppClient",
     "AuthFlowType",
@@ -56,6 +58,7 @@ __all__ = [
     "respond_to_challenge",
     "secret_hash",
     "select_mfa_type_responses",
+    "session_of",
     "start_password_auth",
     "start_srp_auth",
     "verify_software_token",
@@ -293,6 +296,28 @@ class ChallengeStep:
     parameters: Mapping[str, str] = field(repr=False)
 
 
+# Cognito's SessionType: 20 to 2048 characters. A Session outside that would only fail later,
+# in botocore's validation of the request that sends it back.
+SESSION_MIN_LENGTH: Final = 20
+SESSION_MAX_LENGTH: Final = 2048
+
+
+def session_of(response: Mapping[str, Any], operation: str) -> str | None:
+    """The response's Session, checked against SessionType; None when there is none."""
+    session = response.get("Session")
+    if session is None:
+        return None
+    if not isinstance(session, str):
+        raise ProtocolError(f"{operation}: Session is not a string")
+    if not SESSION_MIN_LENGTH <= len(session) <= SESSION_MAX_LENGTH:
+        # the length only: the value is a secret
+        raise ProtocolError(
+            f"{operation}: Session has {len(session)} characters, not "
+            f"{SESSION_MIN_LENGTH} to {SESSION_MAX_LENGTH}"
+        )
+    return session
+
+
 def parse_auth_response(response: Mapping[str, Any]) -> TokensStep | ChallengeStep:
     """Classify an (Admin)InitiateAuth / (Admin)RespondToAuthChallenge response."""
     result = response.get("AuthenticationResult")
@@ -301,12 +326,17 @@ def parse_auth_response(response: Mapping[str, Any]) -> TokensStep | ChallengeSt
     name = response.get("ChallengeName")
     if not isinstance(name, str) or not name:
         raise ProtocolError("response has neither AuthenticationResult nor ChallengeName")
-    session = response.get("Session")
+    if name in SUPPORTED_CHALLENGES or name in INTERNAL_CHALLENGES:
+        session = session_of(response, name)
+    else:
+        # reported as UnsupportedChallenge whatever its Session; we never send that one back
+        raw_session = response.get("Session")
+        session = raw_session if isinstance(raw_session, str) else None
     raw = response.get("ChallengeParameters") or {}
     if not isinstance(raw, Mapping):
         raise ProtocolError("ChallengeParameters is not an object")
     parameters = {str(k): str(v) for k, v in raw.items() if v is not None}
-    return ChallengeStep(name, session if isinstance(session, str) else None, parameters)
+    return ChallengeStep(name, session, parameters)
 
 
 def answer_username(parameters: Mapping[str, str], fallback: str) -> str:
@@ -416,8 +446,7 @@ def parse_associate_software_token(response: Mapping[str, Any]) -> tuple[str, st
     secret = response.get("SecretCode")
     if not isinstance(secret, str) or not secret:
         raise ProtocolError("AssociateSoftwareToken returned no SecretCode")
-    session = response.get("Session")
-    return secret, session if isinstance(session, str) else None
+    return secret, session_of(response, "AssociateSoftwareToken")
 
 
 def parse_software_token_secret(
@@ -438,5 +467,5 @@ def parse_software_token_secret(
 
 def parse_verify_software_token(response: Mapping[str, Any]) -> tuple[bool, str | None]:
     """(Status == SUCCESS, Session) of VerifySoftwareToken."""
-    session = response.get("Session")
-    return response.get("Status") == "SUCCESS", session if isinstance(session, str) else None
+    session = session_of(response, "VerifySoftwareToken")
+    return response.get("Status") == "SUCCESS", session

@@ -258,6 +258,15 @@ def test_user_pool_constructor(
         {"region": 123},
         {"endpoint_url": "not a url"},
         {"endpoint_url": 123},
+        {"profile_name": 7},
+        {"profile_name": ""},
+        {"aws_access_key_id": b"AKIA"},
+        {"aws_secret_access_key": 123},
+        {"aws_session_token": ["token"]},
+        {"botocore_config": {"retries": {"max_attempts": 1}}},
+        {"retry_policy": 3},
+        {"clock": "now"},
+        {"random_bytes": b"\x00" * 32},
     ],
 )
 def test_user_pool_rejects_bad_settings_typed(harness: Harness, kwargs: dict[str, Any]) -> None:

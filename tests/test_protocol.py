@@ -207,6 +207,33 @@ def test_parse_challenge() -> None:
     assert "secret-session-value" not in repr(step)
 
 
+@pytest.mark.parametrize("length", [0, 19, 2049, 100_000])
+def test_a_session_outside_cognitos_bounds_is_refused_without_echoing_it(length: int) -> None:
+    # SessionType is 20 to 2048 characters: anything else would only fail in botocore's
+    # validation of the next request
+    session = "q" * length
+    responses: list[Any] = [
+        lambda: protocol.parse_auth_response({"ChallengeName": "SMS_MFA", "Session": session}),
+        lambda: protocol.parse_associate_software_token({"SecretCode": "A", "Session": session}),
+        lambda: protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session}),
+    ]
+    for parse in responses:
+        with pytest.raises(ProtocolError, match=f"{length} characters") as caught:
+            parse()
+        assert "qq" not in str(caught.value)
+
+
+@pytest.mark.parametrize("session", [20, 2048])
+def test_a_session_at_cognitos_bounds_is_kept(session: int) -> None:
+    step = protocol.parse_auth_response({"ChallengeName": "SMS_MFA", "Session": "s" * session})
+    assert isinstance(step, protocol.ChallengeStep) and step.session == "s" * session
+
+
+def test_a_session_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="not a string"):
+        protocol.parse_auth_response({"ChallengeName": "SMS_MFA", "Session": 12345678901234567890})
+
+
 @pytest.mark.parametrize(
     "response",
     [{}, {"ChallengeName": ""}, {"ChallengeName": "SMS_MFA", "ChallengeParameters": ["x"]}],
@@ -282,15 +309,16 @@ def test_parse_new_password_required() -> None:
 
 
 def test_parse_software_token_answers() -> None:
-    assert protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": "S"}) == (
+    session = "S" * 20
+    assert protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": session}) == (
         "ABC",
-        "S",
+        session,
     )
     assert protocol.parse_associate_software_token({"SecretCode": "ABC"}) == ("ABC", None)
     with pytest.raises(ProtocolError):
-        protocol.parse_associate_software_token({"Session": "S"})
-    assert protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": "S"}) == (
+        protocol.parse_associate_software_token({"Session": session})
+    assert protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session}) == (
         True,
-        "S",
+        session,
     )
     assert protocol.parse_verify_software_token({"Status": "ERROR"}) == (False, None)

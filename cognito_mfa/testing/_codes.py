@@ -25,6 +25,7 @@ __all__ = [
     "opaque_token",
     "pool_id",
     "random_uuid",
+    "session_token",
     "totp_secret",
 ]
 
@@ -71,6 +72,20 @@ def random_uuid(random_bytes: RandomBytes) -> str:
 def opaque_token(random_bytes: RandomBytes, size: int = 96) -> str:
     """A long URL-safe base64 string (sessions, secret blocks' handles, refresh tokens)."""
     return base64.urlsafe_b64encode(random_bytes(size)).decode().rstrip("=")
+
+
+SESSION_PREFIX: Final = "AYAB"
+SESSION_LENGTH: Final = 1_500
+
+
+def session_token(random_bytes: RandomBytes) -> str:
+    """A challenge Session shaped like Cognito's: ``AYAB`` and base64, 1,500 characters.
+
+    Real Sessions are about this long (wire reference §7.1); a client that keeps one per
+    parked sign-in should be measured with the real size.
+    """
+    body = SESSION_LENGTH - len(SESSION_PREFIX)
+    return SESSION_PREFIX + opaque_token(random_bytes, body * 3 // 4)[:body]
 
 
 def totp_secret(random_bytes: RandomBytes) -> str:

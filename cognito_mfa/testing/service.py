@@ -433,7 +433,7 @@ class Emulator:
     ) -> AuthSession:
         now = self.now()
         session = AuthSession(
-            token=_codes.opaque_token(self._random, 192),
+            token=_codes.session_token(self._random),
             pool_id=pool.id,
             client_id=client.id,
             username=user.username,

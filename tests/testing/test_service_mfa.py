@@ -337,6 +337,9 @@ def test_mfa_setup_with_totp_takes_a_new_session_each_step(h: Harness) -> None:
     assert verified["Status"] == "SUCCESS"
     s3 = verified["Session"]
     assert s3 not in (s1["Session"], s2)
+    # shaped like Cognito's (wire reference §7.1): "AYAB" and base64, about 1,500 characters
+    for session in (s1["Session"], s2, s3):
+        assert len(session) == 1_500 and session.startswith("AYAB")
     done = h.ok(
         "RespondToAuthChallenge",
         ClientId=client_id,
