@@ -358,6 +358,30 @@ class _GcWatch:
         }
 
 
+async def _measure(
+    idle: Callable[[], Awaitable[object]], load: Callable[[], Awaitable[object]]
+) -> dict[str, Any]:
+    """The ticker through ``idle`` then ``load``, each with the start-up heap frozen."""
+    with _GcWatch():
+        idle_lateness, _ = await _ticked(idle)
+    with _GcWatch() as collections:
+        steal_before = _steal_ticks()
+        lateness, elapsed = await _ticked(load)
+        steal_after = _steal_ticks()
+    return {
+        "idle": _lateness_summary(idle_lateness),
+        "load": _lateness_summary(lateness),
+        "load_lateness_ms": [late for late, _ in lateness],
+        "elapsed_s": elapsed,
+        "gc_during_load": collections.summary(),
+        "steal_ms_during_load": (
+            None
+            if steal_before is None or steal_after is None
+            else (steal_after - steal_before) * 1e3 / os.sysconf("SC_CLK_TCK")
+        ),
+    }
+
+
 def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
     """A 1 ms ticker on the loop: idle for ``idle_s``, then while ``flows`` sign-ins run.
 
@@ -390,12 +414,7 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
                         )
                     )
 
-                with _GcWatch():
-                    idle_lateness, _ = await _ticked(idle)
-                with _GcWatch() as collections:
-                    steal_before = _steal_ticks()
-                    lateness, elapsed = await _ticked(load)
-                    steal_after = _steal_ticks()
+                measured = await _measure(idle, load)
             finally:
                 executor.shutdown(wait=True)
                 client.close()
@@ -408,24 +427,8 @@ def loop_latency(params: dict[str, Any]) -> dict[str, Any]:
                 async def load() -> None:
                     await asyncio.gather(*(ours_sign_in(pool, u) for u in batch))
 
-                with _GcWatch():
-                    idle_lateness, _ = await _ticked(idle)
-                with _GcWatch() as collections:
-                    steal_before = _steal_ticks()
-                    lateness, elapsed = await _ticked(load)
-                    steal_after = _steal_ticks()
-        return {
-            "idle": _lateness_summary(idle_lateness),
-            "load": _lateness_summary(lateness),
-            "load_lateness_ms": [late for late, _ in lateness],
-            "elapsed_s": elapsed,
-            "gc_during_load": collections.summary(),
-            "steal_ms_during_load": (
-                None
-                if steal_before is None or steal_after is None
-                else (steal_after - steal_before) * 1e3 / os.sysconf("SC_CLK_TCK")
-            ),
-        }
+                measured = await _measure(idle, load)
+        return measured
 
     return asyncio.run(main())
 

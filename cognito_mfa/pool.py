@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
-from botocore.config import Config as BotocoreConfig
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from pydantic import SecretStr
 
@@ -71,36 +70,6 @@ def _check_endpoint_url(url: object) -> str | None:
     return url
 
 
-def _check_options(
-    *,
-    botocore_config: object,
-    aws_access_key_id: object,
-    aws_secret_access_key: object,
-    aws_session_token: object,
-    profile_name: object,
-    retry_policy: object,
-    clock: object,
-    random_bytes: object,
-) -> None:
-    """Typed errors for the pool's options now, rather than from inside botocore on first use."""
-    texts = {
-        "aws_access_key_id": aws_access_key_id,
-        "aws_secret_access_key": aws_secret_access_key,
-        "aws_session_token": aws_session_token,
-        "profile_name": profile_name,
-    }
-    for what, value in texts.items():
-        if value is not None:
-            check_text(value, what)  # names the option, never echoes the value
-    if botocore_config is not None and not isinstance(botocore_config, BotocoreConfig):
-        raise InvalidInput("botocore_config must be an AioConfig (or a botocore Config)")
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        raise InvalidInput("retry_policy must be a RetryPolicy")
-    for what, value in {"clock": clock, "random_bytes": random_bytes}.items():
-        if value is not None and not callable(value):
-            raise InvalidInput(f"{what} must be callable")
-
-
 class UserPool:
     """A Cognito user pool seen through one app client.
 
@@ -143,16 +112,9 @@ class UserPool:
             if not isinstance(client_secret, str | SecretStr):
                 raise InvalidInput("client_secret must be a str or SecretStr")
             client_secret = check_secret(client_secret, "client_secret")
-        _check_options(
-            botocore_config=botocore_config,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            aws_session_token=aws_session_token,
-            profile_name=profile_name,
-            retry_policy=retry_policy,
-            clock=clock,
-            random_bytes=random_bytes,
-        )
+        for what, value in {"clock": clock, "random_bytes": random_bytes}.items():
+            if value is not None and not callable(value):
+                raise InvalidInput(f"{what} must be callable")
         self.pool_id = pool_id
         self.client_id = client_id
         self.client_secret: SecretStr | None = client_secret

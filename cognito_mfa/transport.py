@@ -35,13 +35,16 @@ from aiobotocore.config import AioConfig
 from aiobotocore.parsers import AioResponseParserFactory
 from aiobotocore.session import AioSession
 from botocore import xform_name
+from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
+from ._checks import check_text
 from ._turns import take_turn
 from .errors import (
     ConnectionFailed,
     CredentialsRequired,
     InternalError,
+    InvalidInput,
     PoolClosed,
     ProtocolError,
     RequestTimeout,
@@ -194,6 +197,20 @@ class Transport:
         profile_name: str | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
+        # typed errors now, rather than from inside botocore on first use
+        texts = {
+            "aws_access_key_id": aws_access_key_id,
+            "aws_secret_access_key": aws_secret_access_key,
+            "aws_session_token": aws_session_token,
+            "profile_name": profile_name,
+        }
+        for what, value in texts.items():
+            if value is not None:
+                check_text(value, what)  # names the option, never echoes the value
+        if botocore_config is not None and not isinstance(botocore_config, Config):
+            raise InvalidInput("botocore_config must be an AioConfig (or a botocore Config)")
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise InvalidInput("retry_policy must be a RetryPolicy")
         self.region = region
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()

@@ -152,6 +152,36 @@ async def test_wrong_code_then_right_code(front: Front, seeded: SeededPool) -> N
         assert signin.done
 
 
+async def test_five_wrong_codes_lock_the_user_out_typed(front: Front, seeded: SeededPool) -> None:
+    user = await _sms_user(front, seeded)
+    async with front.user_pool(seeded) as pool:
+        signin = pool.sign_in(user.username, PASSWORD)
+        challenge = await anext(aiter(signin))
+        assert isinstance(challenge, cm.SmsMfaChallenge)
+        right = front.sms_code(user.username)
+        wrong = "000000" if right != "000000" else "111111"
+        for _ in range(5):
+            with pytest.raises(cm.CodeMismatch):
+                await challenge.answer(wrong)
+        with pytest.raises(cm.PasswordAttemptsExceeded) as info:
+            await challenge.answer(right)
+        assert right not in str(info.value)
+        assert signin.phase is cm.Phase.FAILED
+        # the lockout outlives the session (Cognito's exponential lockout): a new sign-in
+        # is refused at its code until the lockout is over
+        again = pool.sign_in(user.username, PASSWORD)
+        challenge = await anext(aiter(again))
+        assert isinstance(challenge, cm.SmsMfaChallenge)
+        with pytest.raises(cm.PasswordAttemptsExceeded):
+            await challenge.answer(front.sms_code(user.username))
+        front.advance(1)
+        later = pool.sign_in(user.username, PASSWORD)
+        challenge = await anext(aiter(later))
+        assert isinstance(challenge, cm.SmsMfaChallenge)
+        await challenge.answer(front.sms_code(user.username))
+        assert later.done
+
+
 async def test_expired_session(front: Front, seeded: SeededPool) -> None:
     user = await _sms_user(front, seeded)
     async with front.user_pool(seeded) as pool:

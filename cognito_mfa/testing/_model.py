@@ -109,6 +109,10 @@ class User:
     totp_friendly_name: str | None = None
     # the last TOTP time step accepted, so a code is not accepted twice (RFC 6238 §5.2)
     totp_last_step: int = -1
+    # wrong MFA codes across sessions (§7.2 lockout): how many, the last one, locked until
+    mfa_failures: int = 0
+    mfa_last_failure: float = 0.0
+    mfa_locked_until: float = 0.0
     # origin_jti -> revoked? (one per sign-in: its refresh token and access tokens)
     origins: dict[str, bool] = field(default_factory=dict)
 
@@ -264,6 +268,9 @@ def _user_to_state(user: User) -> dict[str, Any]:
         "totp_pending": user.totp_pending,
         "totp_friendly_name": user.totp_friendly_name,
         "totp_last_step": user.totp_last_step,
+        "mfa_failures": user.mfa_failures,
+        "mfa_last_failure": user.mfa_last_failure,
+        "mfa_locked_until": user.mfa_locked_until,
         "origins": dict(user.origins),
     }
 
@@ -287,6 +294,9 @@ def _user_from_state(data: dict[str, Any]) -> User:
         totp_pending=data.get("totp_pending"),
         totp_friendly_name=data.get("totp_friendly_name"),
         totp_last_step=int(data.get("totp_last_step", -1)),
+        mfa_failures=int(data.get("mfa_failures", 0)),
+        mfa_last_failure=float(data.get("mfa_last_failure", 0.0)),
+        mfa_locked_until=float(data.get("mfa_locked_until", 0.0)),
         origins={str(k): bool(v) for k, v in data.get("origins", {}).items()},
     )
 

@@ -8,8 +8,8 @@ keeps an offset that :meth:`Emulator.advance` moves so tests expire sessions and
 windows without sleeping.
 
 Behaviour follows ``reference/cognito-wire.md`` (cited as §n below): real SRP (§4), SECRET_HASH
-(§6), the challenge-selection table (§3.7), MFA_SETUP (§3.4), sessions (§7.1), wrong codes and
-the attempt limit (§7.2), TOTP (§7.3), GetUser MFA fields (§7.4), preferences (§7.5-7.7),
+(§6), the challenge-selection table (§3.7), MFA_SETUP (§3.4), sessions (§7.1), wrong codes,
+the attempt limit and the exponential lockout across sessions (§7.2; ``mfa_lockout``), TOTP (§7.3), GetUser MFA fields (§7.4), preferences (§7.5-7.7),
 tokens (§7.8). Choices made where the reference is UNCONFIRMED are marked "UNCONFIRMED:".
 """
 
@@ -89,6 +89,12 @@ _MSG_BAD_PASSWORD: Final = "Incorrect username or password."
 _MSG_SESSION: Final = "Invalid session for the user."
 _MSG_SESSION_USED: Final = "Invalid session for the user, session can only be used once."
 _MSG_SESSION_EXPIRED: Final = "Invalid session for the user, session is expired."
+# UNCONFIRMED (§7.2, §9.3): the error type of the MFA lockout; the message is documented
+_MSG_ATTEMPTS_EXCEEDED: Final = "Password attempts exceeded"
+# §7.2 [DOC]: the exponential MFA lockout
+_MFA_LOCKOUT_AFTER: Final = 5
+_MFA_LOCKOUT_CAP: Final = 15 * 60.0
+_MFA_LOCKOUT_RESET: Final = 15 * 60.0
 _MSG_NO_USER: Final = "User does not exist."
 _MSG_TOTP_POOL: Final = "Software Token MFA has not been enabled by the userPool"
 _MSG_VERIFY_MISMATCH: Final = "Code mismatch and fail enable Software Token MFA"
@@ -133,6 +139,7 @@ class Emulator:
         totp_reuse: bool = False,
         mfa_attempt_limit: int = 5,
         password_verifier_timeout: float | None = None,
+        mfa_lockout: bool = True,
     ) -> None:
         if mfa_attempt_limit < 1:
             raise ValueError("mfa_attempt_limit must be at least 1")
@@ -142,6 +149,7 @@ class Emulator:
         self.region = region
         self.totp_reuse = totp_reuse
         self.mfa_attempt_limit = mfa_attempt_limit
+        self.mfa_lockout = mfa_lockout
         self.password_verifier_timeout = password_verifier_timeout
         self.messages: list[SentMessage] = []
         self._pools: dict[str, Pool] = {}
@@ -465,7 +473,7 @@ class Emulator:
             raise _not_authorized(_MSG_SESSION_EXPIRED)
         if session.dead:
             # UNCONFIRMED (§9.3): the in-session lockout error after too many wrong codes
-            raise _not_authorized("Password attempts exceeded")
+            raise _not_authorized(_MSG_ATTEMPTS_EXCEEDED)
         return session
 
     def _session_user(self, session: AuthSession) -> tuple[Pool, Client, User]:
@@ -931,6 +939,10 @@ class Emulator:
         code = responses.get(key)
         if code is None:
             raise invalid(f"Missing required parameter {key}")
+        now = self.now()
+        if self.mfa_lockout and now < user.mfa_locked_until:
+            # §7.2: refused unchecked during a lockout, and the lockout is not extended
+            raise _not_authorized(_MSG_ATTEMPTS_EXCEEDED)
         if name == "SOFTWARE_TOKEN_MFA":
             if user.totp_secret is None:
                 raise CognitoError(
@@ -946,7 +958,11 @@ class Emulator:
             session.attempts += 1
             if session.attempts >= self.mfa_attempt_limit:
                 session.dead = True
+            self._count_mfa_failure(user, now)
             raise CognitoError("CodeMismatchException", _WRONG_CODE[name])
+        # §7.2: a successful sign-in ends the lockout process
+        user.mfa_failures = 0
+        user.mfa_locked_until = 0.0
         session.used = True
         if session.pending_email is not None:
             # MFA_SETUP answered with EMAIL: the confirmed address becomes the user's factor
@@ -955,6 +971,18 @@ class Emulator:
             user.email_enabled = True
             user.modified = self.now()
         return self._tokens(pool, client, user)
+
+    def _count_mfa_failure(self, user: User, now: float) -> None:
+        """§7.2 [DOC]: from the fifth wrong code in a row, across sessions, the user is locked
+        out for 2^(n-5) s after the n-th (at most 15 minutes); 15 minutes without an attempt
+        start the count afresh."""
+        if now - user.mfa_last_failure >= _MFA_LOCKOUT_RESET:
+            user.mfa_failures = 0
+        user.mfa_failures += 1
+        user.mfa_last_failure = now
+        if self.mfa_lockout and user.mfa_failures >= _MFA_LOCKOUT_AFTER:
+            exponent = min(user.mfa_failures - _MFA_LOCKOUT_AFTER, 10)  # 2^10 s > the cap
+            user.mfa_locked_until = now + min(2.0**exponent, _MFA_LOCKOUT_CAP)
 
     def _answer_mfa_setup(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 import pyotp
 import pytest
 from conftest import (
+    Failure,
     FakeClock,
     Harness,
 )
@@ -176,6 +177,87 @@ def test_attempt_limit_is_configurable(svc_clock: FakeClock) -> None:
         h.answer_fail(client_id, step, USERNAME="alice", SMS_MFA_CODE=h.emu.last_code("alice")).code
         == "NotAuthorizedException"
     )
+
+
+def _wrong_sms_answers(h: Harness, client_id: str, count: int) -> list[Failure]:
+    """``count`` wrong SMS codes, each in a fresh sign-in (so no session dies of them)."""
+    failures = []
+    for _ in range(count):
+        step = h.password_auth(client_id, "alice")
+        wrong = "000000" if h.emu.last_code("alice") != "000000" else "111111"
+        failures.append(h.answer_fail(client_id, step, USERNAME="alice", SMS_MFA_CODE=wrong))
+    return failures
+
+
+def _right_sms_answer(h: Harness, client_id: str) -> dict[str, Any] | Failure:
+    step = h.password_auth(client_id, "alice")
+    body = {
+        "ClientId": client_id,
+        "ChallengeName": step["ChallengeName"],
+        "Session": step["Session"],
+        "ChallengeResponses": {"USERNAME": "alice", "SMS_MFA_CODE": h.emu.last_code("alice")},
+    }
+    response = h.raw("RespondToAuthChallenge", body)
+    data: dict[str, Any] = json.loads(response.body)
+    if response.status == 200:
+        return data
+    return Failure(response.status, data["__type"], data["message"])
+
+
+def test_wrong_codes_across_sessions_lock_the_user_out_exponentially(h: Harness) -> None:
+    # §7.2 [DOC]: from the fifth wrong code, locked for 2^(n-5) s after the n-th
+    pool_id, client_id = pool_with(h, "ON", sms=True)
+    h.user(pool_id, "alice", phone_number=PHONE)
+    failures = _wrong_sms_answers(h, client_id, 5)
+    assert {f.code for f in failures} == {"CodeMismatchException"}
+    locked = _right_sms_answer(h, client_id)  # even the right code, within 1 s
+    assert isinstance(locked, Failure)
+    assert (locked.code, locked.message) == ("NotAuthorizedException", "Password attempts exceeded")
+    h.emu.advance(1)
+    # the sixth wrong code locks for 2 s; attempts during a lockout do not extend it
+    assert _wrong_sms_answers(h, client_id, 1)[0].code == "CodeMismatchException"
+    h.emu.advance(1)
+    assert _wrong_sms_answers(h, client_id, 1)[0].message == "Password attempts exceeded"
+    h.emu.advance(1)
+    # a successful sign-in ends the lockout process: the count starts afresh
+    assert "AuthenticationResult" in _right_sms_answer(h, client_id)
+    assert {f.code for f in _wrong_sms_answers(h, client_id, 4)} == {"CodeMismatchException"}
+    assert "AuthenticationResult" in _right_sms_answer(h, client_id)
+
+
+def test_the_lockout_is_capped_at_fifteen_minutes(h: Harness) -> None:
+    pool_id, client_id = pool_with(h, "ON", sms=True)
+    h.user(pool_id, "alice", phone_number=PHONE)
+    for n in range(1, 15):  # each lockout waited out exactly: 1, 2, 4, ... 512 s
+        assert _wrong_sms_answers(h, client_id, 1)[0].code == "CodeMismatchException"
+        if n >= 5:
+            h.emu.advance(2 ** (n - 5))
+    _wrong_sms_answers(h, client_id, 1)  # the 15th: 2^10 s, capped at 900 s
+    h.emu.advance(899)
+    locked = _right_sms_answer(h, client_id)
+    assert isinstance(locked, Failure) and locked.message == "Password attempts exceeded"
+    h.emu.advance(1)
+    assert "AuthenticationResult" in _right_sms_answer(h, client_id)
+
+
+def test_the_count_is_forgotten_after_fifteen_quiet_minutes(h: Harness) -> None:
+    pool_id, client_id = pool_with(h, "ON", sms=True)
+    h.user(pool_id, "alice", phone_number=PHONE)
+    _wrong_sms_answers(h, client_id, 4)
+    h.emu.advance(15 * 60)
+    # counted on, the fifth would lock and the sixth be refused unchecked
+    assert {f.code for f in _wrong_sms_answers(h, client_id, 4)} == {"CodeMismatchException"}
+    h.emu.advance(14 * 60)  # not quiet for long enough: the count goes on
+    _wrong_sms_answers(h, client_id, 1)  # the fifth in a row
+    assert _wrong_sms_answers(h, client_id, 1)[0].message == "Password attempts exceeded"
+
+
+def test_the_lockout_can_be_turned_off(svc_clock: FakeClock) -> None:
+    h = Harness(Emulator(clock=svc_clock, mfa_lockout=False))
+    pool_id, client_id = pool_with(h, "ON", sms=True)
+    h.user(pool_id, "alice", phone_number=PHONE)
+    assert {f.code for f in _wrong_sms_answers(h, client_id, 8)} == {"CodeMismatchException"}
+    assert "AuthenticationResult" in _right_sms_answer(h, client_id)
 
 
 def test_email_otp_factor(h: Harness) -> None:
