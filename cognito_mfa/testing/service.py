@@ -9,8 +9,9 @@ windows without sleeping.
 
 Behaviour follows ``reference/cognito-wire.md`` (cited as §n below): real SRP (§4), SECRET_HASH
 (§6), the challenge-selection table (§3.7), MFA_SETUP (§3.4), sessions (§7.1), wrong codes,
-the attempt limit and the exponential lockout across sessions (§7.2; ``mfa_lockout``), TOTP (§7.3), GetUser MFA fields (§7.4), preferences (§7.5-7.7),
-tokens (§7.8). Choices made where the reference is UNCONFIRMED are marked "UNCONFIRMED:".
+the attempt limit and the exponential lockout across sessions (§7.2; ``mfa_lockout``), TOTP
+(§7.3), GetUser MFA fields (§7.4), preferences (§7.5-7.7), tokens (§7.8).
+Choices made where the reference is UNCONFIRMED are marked "UNCONFIRMED:".
 """
 
 from __future__ import annotations
