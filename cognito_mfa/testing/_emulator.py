@@ -44,6 +44,7 @@ __all__ = [
 
 TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 STATE_VERSION: Final = 2
+_PRUNE_EVERY: Final = 1024  # state-changing calls between two sweeps for expired tokens
 
 Handler = Callable[[Model, dict[str, Any]], dict[str, Any]]
 
@@ -73,6 +74,10 @@ class Journal(Protocol):
 
     def record(self, changes: list[tuple[Key, dict[str, Any] | None]]) -> None: ...
 
+    def needs_compaction(self) -> bool: ...
+
+    def compact(self, region: str, records: list[tuple[Key, dict[str, Any]]]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -95,7 +100,7 @@ class Emulator:
         password_verifier_timeout: float | None = None,
         mfa_lockout: bool = True,
         password_lockout: bool = True,
-        timestamp_tolerance: float | None = 300.0,
+        timestamp_tolerance: float | None = 900.0,
     ) -> None:
         if mfa_attempt_limit < 1:
             raise ValueError("mfa_attempt_limit must be at least 1")
@@ -115,6 +120,7 @@ class Emulator:
         self._journal: Journal | None = None
         # the JSON of each record as last handed to the journal: only real changes go out
         self._written: dict[Key, str] = {}
+        self._changes = 0
 
     # --- settings (read-only views) -----------------------------------------------------------
 
@@ -285,6 +291,10 @@ class Emulator:
         self._persist()
 
     def _persist(self) -> CognitoError | None:
+        self._changes += 1
+        if self._changes % _PRUNE_EVERY == 0:
+            # expired tokens go, journal or not, so memory stays bounded by live state
+            self._model.prune()
         touched, self._model.touched = self._model.touched, set()
         if self._journal is None or not touched:
             return None
@@ -304,12 +314,22 @@ class Emulator:
             return None
         try:
             self._journal.record(changes)
+            if self._journal.needs_compaction():
+                self._compact(self._journal)
         except OSError:
             # the change is made but not durable: say so, as a server fault
             return CognitoError(
                 "InternalErrorException", "The emulator could not write its state file."
             )
         return None
+
+    def _compact(self, journal: Journal) -> None:
+        """Rewrite the journal as a snapshot of the live records."""
+        self._model.prune()
+        self._model.touched.clear()  # the snapshot supersedes these changes
+        records = self.plain_records()
+        journal.compact(self.region, records)
+        self._written = {key: _json(plain) for key, plain in records}
 
     def to_state(self) -> dict[str, Any]:
         """Pools, clients, users (verifiers, TOTP secrets, settings), keys and token records.

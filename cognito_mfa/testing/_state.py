@@ -62,7 +62,7 @@ class Settings:
     mfa_lockout: bool = True
     password_lockout: bool = True
     password_verifier_timeout: float | None = None
-    timestamp_tolerance: float | None = 300.0
+    timestamp_tolerance: float | None = 900.0
 
 
 class Model:
