@@ -16,6 +16,7 @@ Not thread-safe by design: the fronts serialise calls. An emulator made by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -299,28 +300,38 @@ class Emulator:
         if self._journal is None or not touched:
             return None
         changes: list[tuple[Key, dict[str, Any] | None]] = []
+        texts: dict[Key, str | None] = {}
         for key in sorted(touched, key=_key_order):
             record = self._model.record(key)
             if record is None:
-                if self._written.pop(key, None) is not None:
+                if key in self._written:
                     changes.append((key, None))
+                    texts[key] = None
                 continue
             plain = _plain(key, record)
             text = _json(plain)
             if self._written.get(key) != text:
-                self._written[key] = text
                 changes.append((key, plain))
+                texts[key] = text
         if not changes:
             return None
         try:
             self._journal.record(changes)
-            if self._journal.needs_compaction():
-                self._compact(self._journal)
         except OSError:
-            # the change is made but not durable: say so, as a server fault
+            # the change is made but not durable: say so, as a server fault (and offer the
+            # same records again with the next change)
             return CognitoError(
                 "InternalErrorException", "The emulator could not write its state file."
             )
+        for key, new_text in texts.items():
+            if new_text is None:
+                del self._written[key]
+            else:
+                self._written[key] = new_text
+        if self._journal.needs_compaction():
+            # the change is durable already; a snapshot that fails is tried again later
+            with contextlib.suppress(OSError):
+                self._compact(self._journal)
         return None
 
     def _compact(self, journal: Journal) -> None:
@@ -483,8 +494,12 @@ def _upgrade_from_v1(state: dict[str, Any]) -> dict[str, Any]:
     for index, old_record in enumerate(_list_of(state, "refresh_tokens")):
         if not isinstance(old_record, dict):
             raise StateError(f"refresh_tokens[{index}]", "expected a JSON object")
-        record = {k: v for k, v in old_record.items() if k != "key"}
-        record["digest"] = old_record.get("key")
+        record = {
+            "digest": old_record.get("key"),
+            "origin_jti": old_record.get("origin_jti"),
+            "expires": old_record.get("expires"),
+            "auth_time": old_record.get("auth_time"),
+        }
         refresh.append(record)
         origin = origins.get(str(old_record.get("origin_jti")))
         if origin is not None:

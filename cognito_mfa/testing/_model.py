@@ -275,12 +275,12 @@ class AuthSession:
 
 @dataclass
 class RefreshRecord:
-    """A refresh token, kept by the digest of the token (never the token itself)."""
+    """A refresh token, kept by the digest of the token (never the token itself).
+
+    Whose it is (pool, app client, user) is its sign-in's: :class:`Origin`.
+    """
 
     digest: str
-    pool_id: str
-    client_id: str
-    username: str
     origin_jti: str
     expires: float
     auth_time: int

@@ -186,12 +186,13 @@ class Model:
         return record
 
     def _drop_tokens(self, belongs: Callable[[str, str], bool]) -> None:
-        for digest in [d for d, r in self.refresh.items() if belongs(r.pool_id, r.username)]:
-            del self.refresh[digest]
-            self.touched.add(("refresh", digest))
-        for jti in [j for j, o in self.origins.items() if belongs(o.pool_id, o.username)]:
+        gone = {j for j, o in self.origins.items() if belongs(o.pool_id, o.username)}
+        for jti in gone:
             del self.origins[jti]
             self.touched.add(("origin", jti))
+        for digest in [d for d, r in self.refresh.items() if r.origin_jti in gone]:
+            del self.refresh[digest]
+            self.touched.add(("refresh", digest))
 
     # --- sessions -----------------------------------------------------------------------------
 

@@ -119,6 +119,7 @@ class _Journal:
         self.min_bytes = min_bytes
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND)
         self._snapshot_size = size
+        self._size = size
         self._appended = 0
 
     def record(self, changes: list[tuple[Key, dict[str, Any] | None]]) -> None:
@@ -126,11 +127,18 @@ class _Journal:
             raise OSError("the emulator's state file is closed")
         data = _change_line(changes) + b"\n"
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if self.fsync:
-            os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError:
+            # never leave half a line for the next one to be appended to
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(data)
         self._appended += len(data)
 
     def needs_compaction(self) -> bool:
@@ -144,6 +152,7 @@ class _Journal:
         if old is not None:
             os.close(old)
         self._snapshot_size = size
+        self._size = size
         self._appended = 0
 
     def close(self) -> None:

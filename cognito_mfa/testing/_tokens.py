@@ -148,9 +148,6 @@ def issue(
         model.add_refresh(
             RefreshRecord(
                 digest=_digest(refresh),
-                pool_id=pool.id,
-                client_id=client.id,
-                username=user.username,
                 origin_jti=origin.jti,
                 expires=now + client.refresh_validity_seconds,
                 auth_time=auth_time,
@@ -188,15 +185,28 @@ def verify_access(model: Model, token: str) -> tuple[Pool, User, dict[str, Any]]
     return pool, user, claims
 
 
+def _refresh_of(
+    model: Model, pool: Pool, client: Client, token: str
+) -> tuple[RefreshRecord | None, Origin | None]:
+    """The record of a refresh token issued to this client (None: unknown here) and its
+    sign-in (None: gone, every token of it expired)."""
+    record = model.refresh_record(_digest(token))
+    if record is None:
+        return None, None
+    origin = model.origin(record.origin_jti)
+    if origin is not None and (origin.client_id != client.id or origin.pool_id != pool.id):
+        return None, None
+    return record, origin
+
+
 def _usable_refresh(
     model: Model, pool: Pool, client: Client, token: str
 ) -> tuple[RefreshRecord, Origin, User]:
     """The record, sign-in and user of a refresh token this client may use now."""
-    record = model.refresh_record(_digest(token))
-    if record is None or record.client_id != client.id or record.pool_id != pool.id:
+    record, origin = _refresh_of(model, pool, client, token)
+    if record is None:
         raise not_authorized("Invalid Refresh Token")
-    origin = model.origin(record.origin_jti)
-    user = model.user(pool, record.username, aliases=False)
+    user = model.user(pool, origin.username, aliases=False) if origin is not None else None
     if user is None or origin is None or origin.revoked:
         raise not_authorized("Refresh Token has been revoked")
     now = model.now()
@@ -263,12 +273,9 @@ def revoke_token(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     if token.count(".") == 2:
         # an id or access token (a JWS): only refresh tokens can be revoked
         raise CognitoError("UnsupportedTokenTypeException", "Unsupported token type.")
-    record = model.refresh_record(_digest(token))
-    if record is None or record.client_id != client.id or record.pool_id != pool.id:
-        # UNCONFIRMED: as OAuth token revocation (RFC 7009 §2.2), a token that is unknown,
-        # expired or already revoked is not an error
-        return {}
-    origin = model.origin(record.origin_jti)
+    _, origin = _refresh_of(model, pool, client, token)
+    # UNCONFIRMED: as OAuth token revocation (RFC 7009 §2.2), a token that is unknown,
+    # expired or already revoked is not an error
     if origin is not None:
         origin.revoked = True
     return {}

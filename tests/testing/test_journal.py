@@ -230,8 +230,17 @@ def _as_version_1(state: dict[str, Any]) -> dict[str, Any]:
             old_user["origins"] = revoked
             old["users"].append(old_user)
         pools.append(old)
+    origins = {o["jti"]: o for o in state["origins"]}
     refresh = [
-        {"key": r["digest"], **{k: v for k, v in r.items() if k not in ("digest", "retired_at")}}
+        {
+            "key": r["digest"],
+            "origin_jti": r["origin_jti"],
+            "expires": r["expires"],
+            "auth_time": r["auth_time"],
+            "pool_id": origins[r["origin_jti"]]["pool_id"],
+            "client_id": origins[r["origin_jti"]]["client_id"],
+            "username": origins[r["origin_jti"]]["username"],
+        }
         for r in state["refresh_tokens"]
     ]
     return {"version": 1, "region": state["region"], "pools": pools, "refresh_tokens": refresh}
@@ -256,6 +265,39 @@ def test_a_failed_write_is_a_server_fault(tmp_path: Path) -> None:
     response = Harness(emulator).raw("CreateUserPool", {"PoolName": "lost"})
     assert response.status == 500
     assert b"could not write its state file" in response.body
+
+
+def test_changes_a_failed_write_lost_go_out_with_the_next(tmp_path: Path) -> None:
+    emulator = load_emulator(tmp_path / "state.jsonl")
+    emulator.close()
+    journal = _FlakyJournal()
+    emulator.attach(journal)
+    h = Harness(emulator)
+    assert h.raw("CreateUserPool", {"PoolName": "p"}).status == 500
+    pool_id = emulator.to_state()["pools"][0]["id"]  # made, though not yet written
+    h.client(pool_id)
+    assert [key[0] for key in journal.keys] == ["pool", "client"]
+
+
+class _FlakyJournal:
+    def __init__(self) -> None:
+        self.failed = False
+        self.keys: list[Any] = []
+
+    def record(self, changes: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("a passing fault")
+        self.keys += [key for key, _ in changes]
+
+    def needs_compaction(self) -> bool:
+        return False
+
+    def compact(self, region: str, records: Any) -> None:
+        raise AssertionError("not reached")
+
+    def close(self) -> None:
+        pass
 
 
 class _BrokenJournal:
