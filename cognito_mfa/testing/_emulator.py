@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -142,6 +143,8 @@ class Emulator:
 
     def advance(self, seconds: float) -> None:
         """Move the emulator's clock forward (expire sessions, move TOTP windows)."""
+        if not math.isfinite(seconds):
+            raise ValueError("the clock advances by a finite number of seconds")
         if seconds < 0:
             raise ValueError("the emulator's clock only moves forward")
         self._model.offset += seconds
@@ -166,8 +169,8 @@ class Emulator:
             raise ValueError(f"unknown operation {operation!r}")
         if count < 1:
             raise ValueError("count must be at least 1")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
+        if not math.isfinite(delay) or delay < 0:
+            raise ValueError("delay must be a finite, non-negative number of seconds")
         self._faults.add(
             operation, Fault(error=error, message=message, remaining=count, delay=delay)
         )

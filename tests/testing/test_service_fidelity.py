@@ -357,3 +357,17 @@ def test_device_configuration_is_stored_and_echoed(h: Harness) -> None:
     )
     plain = h.ok("CreateUserPool", PoolName="q")["UserPool"]
     assert "DeviceConfiguration" not in plain
+
+
+# --- numbers the model refuses --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_the_clock_and_fault_delays_take_finite_numbers_only(h: Harness, value: float) -> None:
+    before = h.emu.now()
+    with pytest.raises(ValueError):
+        h.emu.advance(value)
+    with pytest.raises(ValueError):
+        h.emu.inject_fault("InitiateAuth", delay=value)
+    assert h.emu.now() == before
+    assert h.pool()  # still answering
