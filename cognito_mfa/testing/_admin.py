@@ -17,7 +17,7 @@ from typing import Any, Final
 from .. import srp
 from . import _codes
 from ._model import Pool, SentMessage, User
-from ._shapes import admin_user_shape, attribute_list, mfa_fields, user_shape
+from ._shapes import admin_user_shape, get_user_shape, user_shape
 from ._state import Model
 from ._tokens import verify_access
 from ._wire import CognitoError, invalid
@@ -153,7 +153,7 @@ def admin_get_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
 
 def get_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     _, user, _ = verify_access(model, data["AccessToken"])
-    return {"Username": user.username, "UserAttributes": attribute_list(user), **mfa_fields(user)}
+    return get_user_shape(user)
 
 
 HANDLERS: Final = {

@@ -28,6 +28,7 @@ __all__ = [
     "challenge",
     "client_shape",
     "error_response",
+    "get_user_shape",
     "mfa_config_shape",
     "mfa_fields",
     "pool_shape",
@@ -117,6 +118,11 @@ def mfa_fields(user: User) -> dict[str, Any]:
         # omitted, not empty, when nothing is enabled
         out["UserMFASettingList"] = factors
     return out
+
+
+def get_user_shape(user: User) -> dict[str, Any]:
+    """GetUser's answer."""
+    return {"Username": user.username, "UserAttributes": attribute_list(user), **mfa_fields(user)}
 
 
 def admin_user_shape(user: User) -> dict[str, Any]:

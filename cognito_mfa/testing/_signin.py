@@ -166,19 +166,18 @@ def _start_srp(step: Step, params: dict[str, str]) -> dict[str, Any]:
         admin=step.admin,
         srp=SrpState(b=b, big_b=big_b, secret_block=block, srp_a=srp_a),
     )
-    return {
-        "ChallengeName": "PASSWORD_VERIFIER",
-        # current Cognito's Session here is UNCONFIRMED; sending one is harmless and the
-        # answer is accepted with or without it
-        "Session": session.token,
-        "ChallengeParameters": {
+    # current Cognito's Session here is UNCONFIRMED; sending one is harmless and the answer is
+    # accepted with or without it
+    return challenge(
+        session,
+        {
             "SALT": srp.pad_hex(user.salt),
             "SECRET_BLOCK": block,
             "SRP_B": format(big_b, "x"),
             "USERNAME": user.username,
             "USER_ID_FOR_SRP": user.username,
         },
-    }
+    )
 
 
 # --- what follows the password ------------------------------------------------------------------

@@ -252,11 +252,16 @@ class Model:
             raise not_authorized(MSG_ATTEMPTS_EXCEEDED)
         return session
 
-    @staticmethod
-    def spend(session: AuthSession) -> None:
-        """Mark a session used; its code and SRP secrets are no longer needed."""
+    def spend(self, session: AuthSession) -> None:
+        """Mark a session used and drop what only its answer needed (code, SRP secrets).
+
+        A spent session is kept (small) so its reuse is reported as such, until pruned.
+        """
         session.used = True
         session.code = None
+        if session.srp is not None:
+            self.secret_blocks.pop(session.srp.secret_block, None)
+            session.srp = None
 
     def session_user(self, session: AuthSession) -> tuple[Pool, Client, User]:
         pool = self.pools.get(session.pool_id)
