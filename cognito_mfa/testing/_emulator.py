@@ -212,7 +212,10 @@ class Emulator:
             response = success_response(result, self._request_id(), delay)
         if operation is not None and operation not in READ_ONLY_OPERATIONS:
             # a failed call can change state too (a lockout counter, a spent session)
-            failure = self._persist()
+            try:
+                failure = self._persist()
+            except Exception:  # never a traceback, even from the state file's code
+                failure = CognitoError("InternalErrorException", "Internal server error.")
             if failure is not None:
                 return error_response(failure, self._request_id(), delay)
         return response

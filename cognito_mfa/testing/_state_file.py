@@ -158,7 +158,11 @@ class _Journal:
     def close(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            try:
+                if not self.fsync:
+                    os.fsync(fd)  # a clean stop leaves everything on disk either way
+            finally:
+                os.close(fd)
 
 
 def load_emulator(

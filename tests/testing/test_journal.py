@@ -99,6 +99,23 @@ def test_every_kind_of_change_is_persisted(tmp_path: Path) -> None:
     assert reloaded(path, clock).to_state()["pools"][0]["id"] == other
 
 
+def test_sessions_and_codes_are_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "state.jsonl"
+    h = Harness(load_emulator(path, clock=FakeClock()))
+    pool_id = h.pool()
+    h.mfa_config(pool_id, "ON", sms=True)
+    client_id, _ = h.client(pool_id)
+    h.user(pool_id, "alice", phone_number="+15555550100")
+    step = h.password_auth(client_id, "alice")
+    assert step["ChallengeName"] == "SMS_MFA"
+    code = h.emu.last_code("alice", "SMS")
+    h.answer(client_id, step, USERNAME="alice", SMS_MFA_CODE=code)
+    h.emu.close()
+    text = path.read_text()
+    assert step["Session"] not in text
+    assert f'"{code}"' not in text
+
+
 def test_reads_do_not_grow_the_file(tmp_path: Path) -> None:
     path = tmp_path / "state.jsonl"
     h = Harness(load_emulator(path, clock=FakeClock()))

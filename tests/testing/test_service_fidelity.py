@@ -371,3 +371,22 @@ def test_the_clock_and_fault_delays_take_finite_numbers_only(h: Harness, value: 
         h.emu.inject_fault("InitiateAuth", delay=value)
     assert h.emu.now() == before
     assert h.pool()  # still answering
+
+
+def test_spent_and_expired_sessions_are_pruned(h: Harness) -> None:
+    pool_id = h.pool()
+    h.mfa_config(pool_id, "ON", sms=True)
+    client_id, _ = h.client(pool_id)
+    h.user(pool_id, "alice", phone_number="+15555550100")
+    step = h.password_auth(client_id, "alice")
+    h.answer(client_id, step, USERNAME="alice", SMS_MFA_CODE=h.emu.last_code("alice", "SMS"))
+    sessions = h.emu._model.sessions
+    assert sessions[step["Session"]].code is None  # spent: its code is gone at once
+    # kept a while to report its reuse precisely, then dropped
+    assert h.answer_fail(client_id, step, USERNAME="alice", SMS_MFA_CODE="123456").message == (
+        "Invalid session for the user, session can only be used once."
+    )
+    h.emu.advance(3 * 60 + 15 * 60 + 1)
+    h.password_auth(client_id, "alice")  # a new session sweeps the stale ones
+    assert step["Session"] not in sessions
+    assert len(sessions) == 1
