@@ -269,8 +269,10 @@ def _read_whole_state(path: Path, data: bytes, kwargs: dict[str, Any]) -> tuple[
         state = json.loads(data)
     except (ValueError, RecursionError):
         raise StateFileError(f"{path}: not an emulator state file (not JSON)") from None
-    if not isinstance(state, dict) or "version" not in state:
-        raise StateFileError(f"{path}: not an emulator state file")
+    if not isinstance(state, dict):
+        raise StateFileError(f"{path}: not an emulator state file (not a JSON object)")
+    if "version" not in state:
+        raise StateFileError(f"{path}: not an emulator state file (no version)")
     try:
         emulator = Emulator.from_state(state, **kwargs)
     except StateError as exc:

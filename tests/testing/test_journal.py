@@ -151,7 +151,8 @@ def test_a_torn_last_line_is_dropped_and_cut(tmp_path: Path) -> None:
     [
         (b"", "not an emulator state file"),
         (b'{"pools": [', "not an emulator state file (not JSON)"),
-        (b"[1, 2]\n", "not an emulator state file"),
+        (b"[1, 2]\n", "not an emulator state file (not a JSON object)"),
+        (b'{"pools": []}', "not an emulator state file (no version)"),
         (b'{"version": 7}', "unsupported emulator state version"),
         (
             b'{"format":"cognito-mfa-emulator-journal","version":2}\nnot json\n{"c":[]}\n',
