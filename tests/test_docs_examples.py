@@ -294,3 +294,25 @@ def test_the_api_reference_shows_every_public_name_and_nothing_else(
     assert len(names) == len(set(names)), "a name is documented twice"
     missing = set(package.__all__) - set(names) - {"__version__"}
     assert not missing, f"docs/reference/{page} does not document {sorted(missing)}"
+
+
+def test_sphinx_roles_become_links_to_public_names_or_code() -> None:
+    import importlib.util
+
+    path = DOCS / "_griffe" / "sphinx_roles.py"
+    spec = importlib.util.spec_from_file_location("docs_sphinx_roles", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rewrite = lambda text: module.ROLE.sub(module._rewrite, text)  # noqa: E731
+    assert rewrite(":class:`~cognito_mfa.errors.CodeMismatch`") == (
+        "[`CodeMismatch`][cognito_mfa.CodeMismatch]"
+    )
+    assert rewrite(":class:`SmsMfaChallenge`") == "[`SmsMfaChallenge`][cognito_mfa.SmsMfaChallenge]"
+    assert rewrite(":func:`~cognito_mfa.testing.mount`") == "[`mount`][cognito_mfa.testing.mount]"
+    # not a documented name: code, never a link that could dangle
+    assert rewrite(":meth:`sign_in`") == "`sign_in`"
+    assert rewrite(":class:`~cognito_mfa.transport.Transport`") == "`Transport`"
+    assert rewrite(":meth:`UserPool.sign_in <cognito_mfa.UserPool.sign_in>`") == (
+        "`UserPool.sign_in`"
+    )
