@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import logging
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,16 @@ async def _run_blocks(page: Path) -> dict[str, Any]:
         if inspect.isawaitable(result):
             await result
     return namespace
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """Pages may set logger levels (security.md quiets botocore): restore them afterwards."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    yield
+    for logger, level in levels:
+        logger.setLevel(level)
 
 
 @pytest.mark.parametrize(("page", "test_name"), _runnable_pages())
