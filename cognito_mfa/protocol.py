@@ -14,9 +14,6 @@ developer guide (SECRET_HASH). See ``reference/cognito-wire.md`` §2-§3 and §6
 from __future__ import annotations
 
 import ast
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ from typing import Any, Final
 
 from pydantic import SecretStr, ValidationError
 
+from ._wire_keys import MFA_CODE_KEYS, secret_hash
 from .errors import ProtocolError
 from .models import MfaType
 from .totp import SoftwareTokenSecret
@@ -88,11 +86,7 @@ SUPPORTED_CHALLENGES: Final = frozenset(
 # Challenges the flow answers itself; the caller never sees them.
 INTERNAL_CHALLENGES: Final = frozenset({"PASSWORD_VERIFIER"})
 
-_CODE_KEY: Final = {
-    MfaType.SMS_MFA: "SMS_MFA_CODE",
-    MfaType.SOFTWARE_TOKEN_MFA: "SOFTWARE_TOKEN_MFA_CODE",
-    MfaType.EMAIL_OTP: "EMAIL_OTP_CODE",
-}
+_CODE_KEY: Final = {MfaType(name): key for name, key in MFA_CODE_KEYS.items()}
 _USER_ATTRIBUTE_PREFIX: Final = "userAttributes."
 
 
@@ -111,14 +105,6 @@ class Call:
 
     operation: str
     params: Mapping[str, Any] = field(repr=False)
-
-
-def secret_hash(username: str, client_id: str, client_secret: str) -> str:
-    """SECRET_HASH = base64(HMAC-SHA256(key=client secret, msg=username + client id))."""
-    digest = hmac.new(
-        client_secret.encode(), (username + client_id).encode(), hashlib.sha256
-    ).digest()
-    return base64.b64encode(digest).decode()
 
 
 def _with_secret_hash(client: AppClient, username: str, params: dict[str, str]) -> dict[str, str]:
