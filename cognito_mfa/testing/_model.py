@@ -346,6 +346,7 @@ def pool_to_state(pool: Pool) -> dict[str, Any]:
         "kid": pool.key.kid,
         # made at first use (a token or the JWKS); until then nothing depends on it
         "key_pem": pool.key.pem,
+        "retired_keys": [{"kid": old.kid, "key_pem": old.pem} for old in pool.key.retired],
         "mfa": pool.mfa,
         "sms_mfa": pool.sms_mfa,
         "sms_message": pool.sms_message,
@@ -369,7 +370,13 @@ def pool_from_state(data: dict[str, Any]) -> Pool:
         name=data["name"],
         created=float(data["created"]),
         modified=float(data["modified"]),
-        key=SigningKey(kid=data["kid"], pem=data["key_pem"]),
+        key=SigningKey(
+            kid=data["kid"],
+            pem=data["key_pem"],
+            retired=[
+                SigningKey(kid=k["kid"], pem=k["key_pem"]) for k in data.get("retired_keys", [])
+            ],
+        ),
         mfa=data["mfa"],
         sms_mfa=bool(data["sms_mfa"]),
         sms_message=data.get("sms_message"),

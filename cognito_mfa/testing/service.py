@@ -299,7 +299,30 @@ class Emulator:
         pool = self._pools.get(pool_id)
         if pool is None:
             return None
-        return {"keys": [pool.key.jwk()]}
+        return {"keys": pool.key.jwks_keys()}
+
+    def rotate_signing_key(self, pool_id: str, *, keep_old: bool = True) -> str:
+        """Sign the pool's new tokens with a new key; return its ``kid``.
+
+        ``keep_old`` (Cognito's behaviour while it rolls keys over): the JWKS keeps serving the
+        old keys, and tokens signed with them stay valid, until :meth:`retire_old_keys`.
+        """
+        pool = self._pools.get(pool_id)
+        if pool is None:
+            raise LookupError(f"no pool {pool_id!r}")
+        kid = base64.b64encode(self._random(32)).decode()
+        pool.key.rotate(kid, keep_old=keep_old)
+        return kid
+
+    def retire_old_keys(self, pool_id: str) -> None:
+        """Drop the pool's rotated-out keys from its JWKS: tokens signed with them stop verifying.
+
+        Raises ``LookupError`` for an unknown pool, as :meth:`rotate_signing_key` does.
+        """
+        pool = self._pools.get(pool_id)
+        if pool is None:
+            raise LookupError(f"no pool {pool_id!r}")
+        pool.key.retire_old()
 
     def totp_code(self, pool_id: str, username: str, at: float | None = None) -> str:
         """The TOTP code of a user's secret at ``at`` (default: now).
