@@ -33,8 +33,10 @@ long stall, so each verification first takes a turn (``cognito_mfa._turns``: one
 loop iteration, free when uncontended), and the waiters of a JWKS fetch are woken one per
 iteration when it ends.
 
-PyJWT (the RSA verification and JWK parsing, on ``cryptography``) is imported at first use, so
-``import cognito_mfa`` stays light; both are dependencies of the library.
+PyJWT (the RSA verification and JWK parsing, on ``cryptography``) is imported when the first
+verifier is made, so ``import cognito_mfa`` stays light; both are dependencies of the library.
+That first verifier also pays, once per process, for what the first JWKS fetch would otherwise
+do on the event loop (importing httpcore, loading the CA certificates: tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import binascii
 import json
 import math
 import re
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -217,6 +220,14 @@ def _rs256() -> Any:
     from jwt.algorithms import RSAAlgorithm
 
     return RSAAlgorithm(RSAAlgorithm.SHA256)
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """The CA bundle, loaded once per process for the per-fetch clients."""
+    import httpcore  # noqa: F401  (httpx imports it at its first client: pay that here)
+
+    return httpx.create_ssl_context()
 
 
 def check_signature(parsed: _Parsed, key: RSAPublicKey) -> None:
@@ -526,7 +537,8 @@ class JwksCache:
                 if http_client is not None:
                     body = await self._get(http_client)
                 else:
-                    async with httpx.AsyncClient(follow_redirects=False) as client:
+                    client = httpx.AsyncClient(verify=_ssl_context(), follow_redirects=False)
+                    async with client:
                         body = await self._get(client)
         except TimeoutError:
             raise JwksUnavailable(
@@ -642,6 +654,10 @@ class TokenVerifier:
             groups=_names(groups, "groups"),
             scopes=_names(scopes, "scopes"),
         )
+        # the one-off costs (module docstring) here, at start-up, not on the loop's first fetch
+        _rs256()
+        if http_client is None:
+            _ssl_context()
         self.pool_id = pool_id
         self.jwks_url = jwks_url
         self.jwks_cache = jwks_cache

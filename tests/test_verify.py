@@ -14,12 +14,14 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -921,3 +923,49 @@ async def test_waiters_of_a_fetch_are_woken_one_per_loop_iteration(
     assert sum(done_per_iteration) == 50
     assert max(done_per_iteration) <= 2  # a woken waiter, plus at most one taking a turn
     await asyncio.gather(*tasks)
+
+
+# --- the README's example ---------------------------------------------------------------------
+
+
+def readme_example() -> dict[str, Any]:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- verify-examples:start -->", "<!-- verify-examples:end -->"
+    assert start in text and end in text, "README.md has no verify-examples section"
+    blocks = re.findall(r"```python\n(.*?)```", text[text.index(start) : text.index(end)], re.S)
+    assert len(blocks) == 1
+    namespace: dict[str, Any] = {"__name__": "readme_verify_example"}
+    exec(compile(blocks[0], "README.md[verify-examples]", "exec"), namespace)
+    return namespace
+
+
+async def test_readme_example_runs_as_written(emulated: Emulated) -> None:
+    example = readme_example()
+    issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{emulated.pool.pool_id}"
+    verifier = example["make_verifier"](
+        emulated.pool.pool_id,
+        emulated.pool.client_id,
+        http_client=emulated.http,
+        clock=emulated.emulator.now,
+        jwks_cache=cm.JwksCache(issuer, f"{issuer}/.well-known/jwks.json"),
+    )
+    user_of = example["user_of"]
+    access, id_token = emulated.tokens["AccessToken"], emulated.tokens["IdToken"]
+    assert await user_of(verifier, f"Bearer {access}") == (200, "hello alice")
+    assert await user_of(verifier, access) == (401, "a bearer token is required")
+    assert await user_of(verifier, f"Bearer {id_token}") == (
+        401,
+        "invalid token (TokenClaimMismatch)",
+    )
+    assert await user_of(verifier, f"Bearer {tamper(access)}") == (
+        401,
+        "invalid token (TokenSignatureInvalid)",
+    )
+    emulated.emulator.advance(3600)
+    assert await user_of(verifier, f"Bearer {access}") == (401, "the token has expired: refresh it")
+    # the JWKS is down while a new key is needed
+    emulated.emulator.advance(10)
+    emulated.emulator.rotate_signing_key(emulated.pool.pool_id)
+    fresh = (await emulated.sign_in())["AccessToken"]
+    emulated.served.status = 503
+    assert await user_of(verifier, f"Bearer {fresh}") == (503, "cannot check tokens right now")
