@@ -424,6 +424,14 @@ def rows_of(
     rows.append(_row("idle loop (no verifications): max lateness", idle, "ms"))
     gc_longest = max(x["gc_during_load"]["longest_ms"] for x in late[LATE_OURS])
     late_ticks = sum(1 for x in late[LATE_OURS] for value in x["lateness_ms"] if value > bound)
+    worst_round = max(late[LATE_OURS], key=lambda x: x["max_ms"])
+    rows.append(
+        _row(
+            f"{LATE_OURS}: the loop thread's own CPU during the latest tick",
+            worst_round["max_tick_loop_cpu_ms"],
+            "ms (of 1 ms + its lateness)",
+        )
+    )
     rows.append(
         _row(
             f"{LATE_OURS}: ticks later than the bound, of all rounds' ticks",
