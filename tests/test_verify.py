@@ -44,6 +44,14 @@ NOW = 1_900_000_000.0
 DUPLICATE = base64.urlsafe_b64encode(b'{"a": 1, "a": 2}').rstrip(b"=").decode()
 
 
+class Token(str):
+    """A token whose repr hides it: pytest's failure output (assertions, arguments in
+    tracebacks) shows the repr, never the token."""
+
+    def __repr__(self) -> str:
+        return f"<token of {len(self)} characters>"
+
+
 # --- a signing key of our own, for hand-made claims -----------------------------------------
 
 
@@ -69,9 +77,9 @@ class Signer:
         key.update({"kid": self.kid, "alg": "RS256", "use": "sig"}, **extra)
         return key
 
-    def token(self, claims: dict[str, Any], **header: Any) -> str:
-        return jwt.encode(
-            claims, self.private, algorithm="RS256", headers={"kid": self.kid, **header}
+    def token(self, claims: dict[str, Any], **header: Any) -> Token:
+        return Token(
+            jwt.encode(claims, self.private, algorithm="RS256", headers={"kid": self.kid, **header})
         )
 
     def public_pem(self) -> bytes:
@@ -183,11 +191,12 @@ async def refused(
     verifier: cm.TokenVerifier, token: str, error: type[cm.TokenError]
 ) -> cm.TokenError:
     """The verifier refuses ``token`` with ``error``; the message does not echo it."""
+    token = Token(token)  # what a traceback through here shows of it
     with pytest.raises(error) as caught:
         await verifier.verify(token)
     text = str(caught.value) + repr(caught.value)
-    for part in token.split("."):
-        assert not part or part not in text, "the error echoes the token"
+    echoed = any(part and part in text for part in token.split("."))
+    assert not echoed, "the error echoes the token"
     return caught.value
 
 
@@ -201,8 +210,11 @@ async def admin_sign_in(client: Any, pool: SeededPool, user: SeededUser) -> dict
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": user.username, "PASSWORD": user.password},
     )
-    result: dict[str, str] = response["AuthenticationResult"]
-    return result
+    return {
+        name: Token(value)
+        for name, value in response["AuthenticationResult"].items()
+        if isinstance(value, str)
+    }
 
 
 @dataclass
@@ -399,21 +411,21 @@ async def test_a_valid_token_and_its_claims(
     assert m2m.username is None and m2m.groups == ()
 
 
-def tamper(token: str) -> str:
+def tamper(token: str) -> Token:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["username"] = "mallory"
-    return f"{header}.{b64json(claims)}.{signature}"
+    return Token(f"{header}.{b64json(claims)}.{signature}")
 
 
-def hs256_with_public_key(signer: Signer, claims: dict[str, Any]) -> str:
+def hs256_with_public_key(signer: Signer, claims: dict[str, Any]) -> Token:
     signing_input = f"{b64json({'alg': 'HS256', 'kid': signer.kid})}.{b64json(claims)}"
     mac = hmac.new(signer.public_pem(), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(mac)}"
+    return Token(f"{signing_input}.{b64url(mac)}")
 
 
-def unsigned(signer: Signer, claims: dict[str, Any], alg: str = "none") -> str:
-    return f"{b64json({'alg': alg, 'kid': signer.kid})}.{b64json(claims)}."
+def unsigned(signer: Signer, claims: dict[str, Any], alg: str = "none") -> Token:
+    return Token(f"{b64json({'alg': alg, 'kid': signer.kid})}.{b64json(claims)}.")
 
 
 async def test_signature_and_header_rules(
@@ -429,7 +441,8 @@ async def test_signature_and_header_rules(
     )
     for alg in ("RS512", "PS256", "ES256"):
         header = b64json({"alg": alg, "kid": signer.kid})
-        await refused(verifier, f"{header}.{good.split('.', 1)[1]}", cm.TokenSignatureInvalid)
+        forged = Token(f"{header}.{good.split('.', 1)[1]}")
+        await refused(verifier, forged, cm.TokenSignatureInvalid)
     # a payload changed after signing
     error = await refused(verifier, tamper(good), cm.TokenSignatureInvalid)
     assert type(error) is cm.TokenSignatureInvalid
@@ -487,7 +500,7 @@ async def test_malformed_tokens(
 ) -> None:
     verifier = make()
     await verifier.hydrate()
-    await refused(verifier, mangle(signer.token(access_claims())), cm.TokenMalformed)
+    await refused(verifier, Token(mangle(signer.token(access_claims()))), cm.TokenMalformed)
 
 
 async def test_huge_and_non_string_tokens(
@@ -702,7 +715,7 @@ async def test_random_kid_flood_fetches_at_most_once_per_ten_seconds(
         # 1,000 tokens naming made-up kids (their signatures need not be valid: the key is
         # looked up first)
         return [
-            f"{b64json({'alg': 'RS256', 'kid': f'random-{clock.now}-{i}'})}.{payload}"
+            Token(f"{b64json({'alg': 'RS256', 'kid': f'random-{clock.now}-{i}'})}.{payload}")
             for i in range(n)
         ]
 
@@ -951,21 +964,23 @@ async def test_readme_example_runs_as_written(emulated: Emulated) -> None:
     )
     user_of = example["user_of"]
     access, id_token = emulated.tokens["AccessToken"], emulated.tokens["IdToken"]
-    assert await user_of(verifier, f"Bearer {access}") == (200, "hello alice")
-    assert await user_of(verifier, access) == (401, "a bearer token is required")
-    assert await user_of(verifier, f"Bearer {id_token}") == (
-        401,
-        "invalid token (TokenClaimMismatch)",
-    )
-    assert await user_of(verifier, f"Bearer {tamper(access)}") == (
+
+    async def answer(authorization: str) -> tuple[int, str]:
+        outcome: tuple[int, str] = await user_of(verifier, Token(authorization))
+        return outcome
+
+    assert await answer(f"Bearer {access}") == (200, "hello alice")
+    assert await answer(access) == (401, "a bearer token is required")
+    assert await answer(f"Bearer {id_token}") == (401, "invalid token (TokenClaimMismatch)")
+    assert await answer(f"Bearer {tamper(access)}") == (
         401,
         "invalid token (TokenSignatureInvalid)",
     )
     emulated.emulator.advance(3600)
-    assert await user_of(verifier, f"Bearer {access}") == (401, "the token has expired: refresh it")
+    assert await answer(f"Bearer {access}") == (401, "the token has expired: refresh it")
     # the JWKS is down while a new key is needed
     emulated.emulator.advance(10)
     emulated.emulator.rotate_signing_key(emulated.pool.pool_id)
     fresh = (await emulated.sign_in())["AccessToken"]
     emulated.served.status = 503
-    assert await user_of(verifier, f"Bearer {fresh}") == (503, "cannot check tokens right now")
+    assert await answer(f"Bearer {fresh}") == (503, "cannot check tokens right now")
