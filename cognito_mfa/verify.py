@@ -553,6 +553,9 @@ class JwksCache:
         async with client.stream("GET", self.jwks_url, headers=headers) as response:
             if response.status_code != 200:
                 raise JwksUnavailable(f"the JWKS fetch answered HTTP {response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_JWKS_BYTES:
+                raise JwksUnavailable(f"the JWKS is larger than {MAX_JWKS_BYTES} bytes")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk

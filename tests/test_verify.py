@@ -806,7 +806,7 @@ async def test_fetch_failures(
         fresh = make(jwks_cache=cm.JwksCache(ISSUER, JWKS_URL))
         return await refused(fresh, token, cm.JwksUnavailable)
 
-    jwks.body = b"x" * (verify.MAX_JWKS_BYTES + 1)
+    jwks.body = b"x" * (verify.MAX_JWKS_BYTES + 1)  # refused on its Content-Length
     assert "larger than" in str(await failing())
     jwks.body = b"not json"
     assert "list of keys" in str(await failing())
@@ -836,6 +836,30 @@ async def test_fetch_failures(
     jwks.gate = asyncio.Event()
     monkeypatch.setattr(verify, "FETCH_TIMEOUT_SECONDS", 0.05)
     assert "longer than" in str(await failing())
+
+
+async def test_an_undeclared_oversized_jwks_is_cut_off_while_read(signer: Signer) -> None:
+    sent: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        # no Content-Length: the size is only known by reading
+        for _ in range(100):
+            sent.append(1)
+            yield b" " * 4096
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        verifier = cm.TokenVerifier(
+            POOL_ID,
+            client_id=CLIENT_ID,
+            http_client=client,
+            jwks_cache=cm.JwksCache(ISSUER, JWKS_URL),
+        )
+        with pytest.raises(cm.JwksUnavailable, match="larger than"):
+            await verifier.hydrate()
+    assert len(sent) < 20  # it stopped reading soon after the limit (64 KiB: 16 chunks)
 
 
 async def test_transport_errors_become_jwks_unavailable(signer: Signer) -> None:
