@@ -418,7 +418,8 @@ class JwksCache:
 
     :meth:`shared` returns the process's cache for an issuer and JWKS address (what
     :class:`TokenVerifier` uses unless given one); a cache made directly is private to the
-    verifiers it is given to (tests).
+    verifiers it is given to (tests). A fetch uses the ``http_client`` of the verifier whose
+    token needed it.
     """
 
     _registry: ClassVar[dict[tuple[str, str], JwksCache]] = {}
@@ -467,7 +468,7 @@ class JwksCache:
             key = self._keys.get(kid)
             if key is not None:
                 return key
-            outcome = await self._refresh(clock=clock, http_client=http_client, when_held=True)
+            outcome = await self._refresh(clock=clock, http_client=http_client)
         key = self._keys.get(kid)
         if key is not None:
             return key
@@ -480,15 +481,15 @@ class JwksCache:
             JwksUnavailable: the JWKS could not be fetched (or a fetch failed moments ago).
         """
         while not self._keys:
-            await self._refresh(clock=clock, http_client=http_client, when_held=False)
+            await self._refresh(clock=clock, http_client=http_client)
 
     async def _refresh(
-        self, *, clock: Clock, http_client: httpx.AsyncClient | None, when_held: bool
+        self, *, clock: Clock, http_client: httpx.AsyncClient | None
     ) -> Literal["fetched", "refused", "abandoned"]:
         """Fetch, or wait for this loop's fetch in progress.
 
-        ``refused``: the penalty forbids a fetch now (an answer when ``when_held`` and keys are
-        held, else an error); ``abandoned``: the fetch waited for was cancelled, go round again.
+        ``refused``: keys are held and the penalty forbids a fetch now (with no key held, that
+        is an error); ``abandoned``: the fetch waited for was cancelled, go round again.
         Single flight is per event loop (a fetch's waiters are futures of its loop).
         """
         loop = asyncio.get_running_loop()
@@ -502,11 +503,11 @@ class JwksCache:
         last = self._last_fetch
         # abs(): a clock set back far enough does not lock the refetches out
         if last is not None and abs(now - last) < REFETCH_PENALTY_SECONDS:
-            if self._last_error is not None and not self._keys:
-                raise JwksUnavailable(f"{self._last_error} (no refetch within the penalty)")
-            if when_held:
+            if self._keys:
                 return "refused"
-            raise JwksUnavailable("no keys loaded and no refetch within the penalty")
+            # no key yet: the last fetch failed, or one is running on another event loop
+            why = self._last_error or "no keys loaded yet"
+            raise JwksUnavailable(f"{why} (no refetch within {REFETCH_PENALTY_SECONDS:g} s)")
         flight = self._flight = _Flight(loop)
         self._last_fetch = now
         self.fetches += 1
