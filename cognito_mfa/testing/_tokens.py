@@ -8,8 +8,8 @@ the id and access tokens: ``sub``, ``iss`` = ``https://cognito-idp.{region}.amaz
 ``/{pool_id}/.well-known/jwks.json``.
 
 A pool signs with one current key; rotating it (:meth:`SigningKey.rotate`) makes a new key with
-a new ``kid`` and, as Cognito does while it rolls keys over, keeps serving the old public keys in
-the JWKS (and accepting tokens signed with them) until they are retired.
+a new ``kid`` and, as a JWKS publisher does during a key rollover, keeps serving the old public
+keys in the JWKS (and accepting tokens signed with them) until they are retired.
 
 The RSA key is made with ``cryptography`` (not from the emulator's injected randomness: RSA key
 generation needs a CSPRNG and is not protocol logic), lazily at first use, and persisted as PEM.

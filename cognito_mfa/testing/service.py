@@ -304,8 +304,9 @@ class Emulator:
     def rotate_signing_key(self, pool_id: str, *, keep_old: bool = True) -> str:
         """Sign the pool's new tokens with a new key; return its ``kid``.
 
-        ``keep_old`` (Cognito's behaviour while it rolls keys over): the JWKS keeps serving the
-        old keys, and tokens signed with them stay valid, until :meth:`retire_old_keys`.
+        ``keep_old``: the JWKS keeps serving the old keys, and tokens signed with them stay
+        valid, until :meth:`retire_old_keys` (a key rollover, for testing token verifiers
+        across one); otherwise they are dropped at once.
         """
         pool = self._pools.get(pool_id)
         if pool is None:
