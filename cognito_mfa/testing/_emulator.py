@@ -16,6 +16,7 @@ Not thread-safe by design: the fronts serialise calls. An emulator made by
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -248,12 +249,43 @@ class Emulator:
         if pool is None:
             return None
         made = not pool.key.pem
-        keys = {"keys": [pool.key.jwk()]}
-        if made and self._journal is not None:
+        keys = {"keys": pool.key.jwks_keys()}
+        if made:
             # the key was made just now: keep it, so the keys served stay the keys used
+            self._changed_pool(pool_id)
+        return keys
+
+    def rotate_signing_key(self, pool_id: str, *, keep_old: bool = True) -> str:
+        """Sign the pool's new tokens with a new key; return its ``kid``.
+
+        ``keep_old``: the JWKS keeps serving the old keys, and tokens signed with them stay
+        valid, until :meth:`retire_old_keys` (a key rollover, for testing token verifiers
+        across one); otherwise they are dropped at once. ``LookupError`` for an unknown pool.
+        """
+        pool = self._model.pools.get(pool_id)
+        if pool is None:
+            raise LookupError(f"no pool {pool_id!r}")
+        kid = base64.b64encode(self._model.random(32)).decode()
+        pool.key.rotate(kid, keep_old=keep_old)
+        self._changed_pool(pool_id)
+        return kid
+
+    def retire_old_keys(self, pool_id: str) -> None:
+        """Drop the pool's rotated-out keys from its JWKS: tokens signed with them stop verifying.
+
+        ``LookupError`` for an unknown pool, as :meth:`rotate_signing_key` raises.
+        """
+        pool = self._model.pools.get(pool_id)
+        if pool is None:
+            raise LookupError(f"no pool {pool_id!r}")
+        pool.key.retire_old()
+        self._changed_pool(pool_id)
+
+    def _changed_pool(self, pool_id: str) -> None:
+        """Journal a pool changed outside :meth:`handle` (its signing keys)."""
+        if self._journal is not None:
             self._model.touched = {("pool", pool_id)}
             self._persist()
-        return keys
 
     def totp_code(self, pool_id: str, username: str, at: float | None = None) -> str:
         """The TOTP code of a user's secret at ``at`` (default: now).

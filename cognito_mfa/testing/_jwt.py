@@ -7,6 +7,10 @@ the id and access tokens: ``sub``, ``iss`` = ``https://cognito-idp.{region}.amaz
 ``aws.cognito.signin.user.admin``) and the JWKS document at
 ``/{pool_id}/.well-known/jwks.json``.
 
+A pool signs with one current key; rotating it (:meth:`SigningKey.rotate`) makes a new key with
+a new ``kid`` and, as a JWKS publisher does during a key rollover, keeps serving the old public
+keys in the JWKS (and accepting tokens signed with them) until they are retired.
+
 The RSA key is made with ``cryptography`` (not from the emulator's injected randomness: RSA key
 generation needs a CSPRNG and is not protocol logic), lazily at first use, and persisted as PEM.
 The clock is a parameter: expiry is checked against the emulator's time, not the wall clock.
@@ -43,13 +47,43 @@ class TokenError(Exception):
 
 @dataclass
 class SigningKey:
-    """A pool's RS256 key; ``pem`` is empty until the key is first needed."""
+    """A pool's RS256 key; ``pem`` is empty until the key is first needed.
+
+    ``retired`` holds the keys it replaced that are still served (newest first).
+    """
 
     kid: str
     pem: str = field(default="", repr=False)
     _private: rsa.RSAPrivateKey | None = field(
         default=None, repr=False, compare=False, metadata=TRANSIENT
     )
+    retired: list[SigningKey] = field(default_factory=list, repr=False)
+
+    def rotate(self, kid: str, *, keep_old: bool = True) -> None:
+        """Sign with a new key named ``kid`` from now on.
+
+        ``keep_old``: the current key (and the already retired ones) stay in the JWKS and keep
+        verifying until :meth:`retire_old`; otherwise they are dropped at once. A key that was
+        never used (no token signed, no JWKS served) is dropped either way: nothing depends on it.
+        """
+        if kid == self.kid or any(old.kid == kid for old in self.retired):
+            raise ValueError("the new key id is already in use")
+        old = SigningKey(kid=self.kid, pem=self.pem, _private=self._private)
+        self.retired = ([old] if old.pem else []) + self.retired if keep_old else []
+        self.kid, self.pem, self._private = kid, "", None
+
+    def retire_old(self) -> None:
+        """Stop serving (and accepting tokens signed with) every key but the current one."""
+        self.retired = []
+
+    def jwks_keys(self) -> list[dict[str, Any]]:
+        """The public keys the JWKS serves: the current one first, then the retired ones."""
+        return [self.jwk()] + [old.jwk() for old in self.retired]
+
+    def _by_kid(self, kid: object) -> SigningKey | None:
+        if kid == self.kid:
+            return self
+        return next((old for old in self.retired if old.kid == kid), None)
 
     def private_key(self) -> rsa.RSAPrivateKey:
         if self._private is None:
@@ -80,11 +114,12 @@ class SigningKey:
         """Check the signature, ``token_use`` and expiry (against ``now``); return the claims."""
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("kid") != self.kid:
+            key = self._by_kid(header.get("kid"))
+            if key is None:
                 raise TokenError("invalid")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.private_key().public_key(),
+                key.private_key().public_key(),
                 algorithms=["RS256"],
                 # expiry is judged on the emulator's clock below, not on time.time()
                 options={"verify_exp": False, "verify_iat": False, "verify_aud": False},

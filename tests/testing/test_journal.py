@@ -448,3 +448,27 @@ def test_a_user_signs_in_after_a_restart(tmp_path: Path) -> None:
     again = Harness(load_emulator(path, clock=clock))
     assert "AuthenticationResult" in again.srp_sign_in(pool_id, client_id, "alice", PASSWORD)
     again.emu.close()
+
+
+def test_a_signing_key_rotation_is_persisted(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "state.jsonl"
+    emulator = load_emulator(path, clock=clock)
+    h = Harness(emulator)
+    pool_id = h.pool()
+    client_id, _ = h.client(pool_id)
+    h.user(pool_id, "alice")
+    first = emulator.jwks(pool_id)
+    assert first is not None
+    old_kid = first["keys"][0]["kid"]
+    h.srp_sign_in(pool_id, client_id, "alice")
+    new_kid = emulator.rotate_signing_key(pool_id)
+    assert_persisted(emulator, path, clock)
+    served = reloaded(path, clock).jwks(pool_id)
+    assert served is not None
+    assert [key["kid"] for key in served["keys"]] == [new_kid, old_kid]
+    emulator.retire_old_keys(pool_id)
+    assert_persisted(emulator, path, clock)
+    served = reloaded(path, clock).jwks(pool_id)
+    assert served is not None
+    assert [key["kid"] for key in served["keys"]] == [new_kid]
