@@ -407,14 +407,14 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
 
 def _device_session(model: Model, client: Client, responses: dict[str, str]) -> str:
     """The newest open DEVICE_SRP_AUTH session of this client, user and device."""
-    username, key = responses.get("USERNAME"), responses.get("DEVICE_KEY")
+    username, device_key = responses.get("USERNAME"), responses.get("DEVICE_KEY")
     for token, session in reversed(model.sessions.items()):
         if (
             session.challenge == "DEVICE_SRP_AUTH"
             and not session.used
             and session.client_id == client.id
             and session.username == username
-            and session.device_key == key
+            and session.device_key == device_key
         ):
             return token
     raise not_authorized(MSG_SESSION)
