@@ -9,20 +9,25 @@ client would.
 from __future__ import annotations
 
 import base64
+import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import fronts
 import pytest
 from conftest import PASSWORD, FakeClock, Harness
 from device_client import DeviceCredentials, World, access_claims, device_secret
+from fronts import Front
 
 from cognito_mfa import srp
-from cognito_mfa.testing import Emulator
+from cognito_mfa.testing import Emulator, SeededPool
 from cognito_mfa.testing._state_file import load_emulator
 
 TRACKING = {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": False}
 NO_DEVICE = ("ResourceNotFoundException", "Device does not exist.")
+FRONT_PASSWORD = fronts.PASSWORD
 
 
 def make_world(
@@ -630,3 +635,137 @@ def test_device_secrets_stay_out_of_reprs(world: World) -> None:
     assert format(device.verifier, "x") not in text
     assert format(device.salt, "x") not in text
     assert "verifier" not in text and "salt" not in text
+
+
+# --- over both fronts (botocore's own parsing of the device shapes) --------------------------
+
+front = fronts.front  # the shared fixture
+
+
+async def _srp_over(client: Any, front: Front, pool: SeededPool, device: str | None) -> Any:
+    """USER_SRP_AUTH then PASSWORD_VERIFIER (naming ``device``) through aioboto3."""
+    a = srp.secret_exponent(os.urandom(32))
+    big_a = srp.client_public(a)
+    started = await client.initiate_auth(
+        AuthFlow="USER_SRP_AUTH",
+        ClientId=pool.client_id,
+        AuthParameters={"USERNAME": "carol", "SRP_A": format(big_a, "x")},
+    )
+    params = started["ChallengeParameters"]
+    pool_name = srp.pool_name_of(pool.pool_id)
+    key = srp.client_key(
+        pool_name=pool_name,
+        user_id="carol",
+        password=FRONT_PASSWORD,
+        a=a,
+        big_a=big_a,
+        srp_b_hex=params["SRP_B"],
+        salt_hex=params["SALT"],
+    )
+    timestamp = srp.format_timestamp(datetime.fromtimestamp(front.emulator.now(), UTC))
+    answers = {
+        "USERNAME": "carol",
+        "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
+        "TIMESTAMP": timestamp,
+        "PASSWORD_CLAIM_SIGNATURE": srp.password_claim_signature(
+            key, pool_name, "carol", params["SECRET_BLOCK"], timestamp
+        ),
+    }
+    if device is not None:
+        answers["DEVICE_KEY"] = device
+    return await client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="PASSWORD_VERIFIER",
+        Session=started["Session"],
+        ChallengeResponses=answers,
+    )
+
+
+async def test_a_remembered_device_skips_sms_mfa_on_both_fronts(front: Front) -> None:
+    client, seeder, pool = await front.seeded()
+    await seeder.create_user(pool, "carol", FRONT_PASSWORD, phone="+15555550177", mfa=["SMS"])
+    await client.update_user_pool(
+        UserPoolId=pool.pool_id, MfaConfiguration="OPTIONAL", DeviceConfiguration=TRACKING
+    )
+    step = await _srp_over(client, front, pool, None)
+    assert step["ChallengeName"] == "SMS_MFA"
+    with front.lock:
+        code = front.emulator.last_code("carol", "SMS")
+    done = await client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="SMS_MFA",
+        Session=step["Session"],
+        ChallengeResponses={"USERNAME": "carol", "SMS_MFA_CODE": code},
+    )
+    meta = done["AuthenticationResult"]["NewDeviceMetadata"]
+    creds, config = device_secret(meta["DeviceKey"], meta["DeviceGroupKey"])
+    access = done["AuthenticationResult"]["AccessToken"]
+    confirmed = await client.confirm_device(
+        AccessToken=access,
+        DeviceKey=creds.key,
+        DeviceName="front",
+        DeviceSecretVerifierConfig=config,
+    )
+    assert confirmed["UserConfirmationNecessary"] is False
+    listed = await client.list_devices(AccessToken=access)
+    assert [d["DeviceKey"] for d in listed["Devices"]] == [creds.key]
+    assert isinstance(listed["Devices"][0]["DeviceCreateDate"], datetime)  # a timestamp
+
+    step = await _srp_over(client, front, pool, creds.key)
+    assert step["ChallengeName"] == "DEVICE_SRP_AUTH"
+    a = srp.secret_exponent(os.urandom(32))
+    big_a = srp.client_public(a)
+    verifier_step = await client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="DEVICE_SRP_AUTH",
+        Session=step["Session"],
+        ChallengeResponses={
+            "USERNAME": "carol",
+            "DEVICE_KEY": creds.key,
+            "SRP_A": format(big_a, "x"),
+        },
+    )
+    params = verifier_step["ChallengeParameters"]
+    key = srp.client_key(
+        pool_name=creds.group_key,
+        user_id=creds.key,
+        password=creds.password,
+        a=a,
+        big_a=big_a,
+        srp_b_hex=params["SRP_B"],
+        salt_hex=params["SALT"],
+    )
+    timestamp = srp.format_timestamp(datetime.fromtimestamp(front.emulator.now(), UTC))
+    signed_in = await client.respond_to_auth_challenge(
+        ClientId=pool.client_id,
+        ChallengeName="DEVICE_PASSWORD_VERIFIER",
+        Session=verifier_step["Session"],
+        ChallengeResponses={
+            "USERNAME": "carol",
+            "DEVICE_KEY": creds.key,
+            "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
+            "TIMESTAMP": timestamp,
+            "PASSWORD_CLAIM_SIGNATURE": srp.password_claim_signature(
+                key, creds.group_key, creds.key, params["SECRET_BLOCK"], timestamp
+            ),
+        },
+    )
+    tokens = signed_in["AuthenticationResult"]
+    assert "NewDeviceMetadata" not in tokens
+    refreshed = await client.initiate_auth(
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        ClientId=pool.client_id,
+        AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"], "DEVICE_KEY": creds.key},
+    )
+    assert access_claims(refreshed["AuthenticationResult"])["device_key"] == creds.key
+    with pytest.raises(client.exceptions.NotAuthorizedException):
+        await client.initiate_auth(
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            ClientId=pool.client_id,
+            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
+        )
+    await client.admin_forget_device(UserPoolId=pool.pool_id, Username="carol", DeviceKey=creds.key)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        await client.admin_get_device(
+            UserPoolId=pool.pool_id, Username="carol", DeviceKey=creds.key
+        )
