@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aioboto3
 import anyio
@@ -53,7 +54,7 @@ from .errors import (
     error_for_code,
 )
 
-__all__ = ["IDEMPOTENT_OPERATIONS", "RetryPolicy", "Transport"]
+__all__ = ["IDEMPOTENT_OPERATIONS", "IN_PROCESS_EMULATOR_HOST", "RetryPolicy", "Transport"]
 
 logger = logging.getLogger("cognito_mfa.transport")
 
@@ -100,6 +101,29 @@ class RetryPolicy:
 
 
 NO_RETRY: Final = RetryPolicy(max_attempts=1)
+
+#: The host of the in-process emulator's endpoint (``cognito_mfa.testing.EMULATOR_ENDPOINT``).
+#: Under ``.invalid`` (reserved, never resolves): only the emulator's own transport reaches it.
+IN_PROCESS_EMULATOR_HOST: Final = "cognito-idp.emulator.invalid"
+
+
+def _check_in_process_endpoint(endpoint_url: str | None, session_cls: object) -> None:
+    # A pool pointed at the in-process emulator without its transport would only ever try DNS
+    # and a socket; say what is missing instead, before anything is sent.
+    if endpoint_url is None:
+        return
+    try:
+        host = urlsplit(endpoint_url).hostname
+    except ValueError:
+        return  # not a URL at all: botocore's own check reports it
+    if host != IN_PROCESS_EMULATOR_HOST:
+        return
+    if not getattr(session_cls, "cognito_mfa_in_process", False):
+        raise InvalidInput(
+            "endpoint_url is the in-process emulator's (EMULATOR_ENDPOINT) but botocore_config "
+            "does not carry its transport: pass "
+            "botocore_config=cognito_mfa.testing.httpx_client_config(emulator)"
+        )
 
 
 def translate(exc: Exception, operation: str) -> Exception:
@@ -211,6 +235,7 @@ class Transport:
             raise InvalidInput("botocore_config must be an AioConfig (or a botocore Config)")
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidInput("retry_policy must be a RetryPolicy")
+        _check_in_process_endpoint(endpoint_url, getattr(botocore_config, "http_session_cls", None))
         self.region = region
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()
