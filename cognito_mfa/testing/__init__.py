@@ -26,6 +26,16 @@ a pytest plugin: see :mod:`cognito_mfa.testing.pytest_plugin`. :func:`mount` (re
 deprecated shim over the same app.
 """
 
+try:
+    import httpx as _httpx  # noqa: F401
+    import jwt as _jwt  # noqa: F401
+    import uvicorn as _uvicorn  # noqa: F401
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on the environment
+    raise ModuleNotFoundError(
+        f"the Cognito emulator needs {_missing.name!r}: pip install 'cognito-mfa[emulator]'",
+        name=_missing.name,
+    ) from _missing
+
 from .app import EmulatorApp
 from .inprocess import EMULATOR_ENDPOINT, emulator_client, httpx_client_config
 from .mock import emulator_router, mount

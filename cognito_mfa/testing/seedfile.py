@@ -142,6 +142,10 @@ class SeedFile(_Strict):
         return self
 
 
+def _env_part(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
 def _check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
@@ -259,10 +263,6 @@ async def apply_seed(seed: SeedFile, seeder: Seeder) -> list[SeededClient]:
                 preferred=user.preferred,
             )
     return created
-
-
-def _env_part(name: str) -> str:
-    return name.upper().replace("-", "_")
 
 
 def export_lines(endpoint_url: str, clients: Sequence[SeededClient]) -> list[str]:
