@@ -22,12 +22,11 @@ accident. What each case gives, and why:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aioboto3
 import pyotp
 import pytest
 
@@ -39,7 +38,6 @@ from cognito_mfa.testing import (
     SeededUser,
     Seeder,
     httpx_client_config,
-    mount,
 )
 
 PASSWORD = "Correct-Horse-9"
@@ -62,7 +60,7 @@ class Env:
             self.seeded.pool_id,
             self.seeded.client_id,
             endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
+            botocore_config=httpx_client_config(self.emulator),
             clock=clock or self.now,
         )
 
@@ -74,30 +72,25 @@ class Env:
         return self.emulator.last_code(user.username, "SMS")
 
 
-def _env_fixture(**emulator_options: Any) -> Any:
-    async def fixture() -> AsyncIterator[Env]:
-        emulator = Emulator(clock=lambda: START, **emulator_options)
-        with mount(emulator, pass_through=False):
-            session = aioboto3.Session(
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            )
-            async with session.client(
-                "cognito-idp",
-                endpoint_url=EMULATOR_ENDPOINT,
-                config=httpx_client_config(retries={"max_attempts": 1}),
-            ) as client:
-                seeder = Seeder(client, clock=emulator.now)
-                seeded = await seeder.create_pool_and_client()
-                yield Env(emulator, seeder, seeded)
-
-    return pytest.fixture(fixture)
+@pytest.fixture
+def cognito_emulator_kwargs() -> dict[str, Any]:
+    """The shipped fixtures' emulator runs on a fixed clock (tests may parametrize more)."""
+    return {"clock": lambda: START}
 
 
-env = _env_fixture()
-reusing_env = _env_fixture(totp_reuse=True)
-strict_verifier_env = _env_fixture(password_verifier_timeout=5.0)
+@pytest.fixture
+async def env(cognito_emulator: Emulator, cognito_seeder: Seeder, cognito_pool: SeededPool) -> Env:
+    return Env(cognito_emulator, cognito_seeder, cognito_pool)
+
+
+reusing_env = env
+strict_verifier_env = env
+REUSE = pytest.mark.parametrize(
+    "cognito_emulator_kwargs", [{"clock": lambda: START, "totp_reuse": True}]
+)
+STRICT_VERIFIER = pytest.mark.parametrize(
+    "cognito_emulator_kwargs", [{"clock": lambda: START, "password_verifier_timeout": 5.0}]
+)
 
 
 async def _sms_sign_in(env: Env, pool: cm.UserPool, user: SeededUser) -> cm.AuthFlow:
@@ -246,6 +239,7 @@ async def test_a_code_is_accepted_once_within_its_window(env: Env) -> None:
         assert (await _totp_sign_in(pool, user, env.totp(user, 30))).done
 
 
+@REUSE
 async def test_reuse_is_accepted_when_the_emulator_allows_it(reusing_env: Env) -> None:
     env = reusing_env
     user = await env.seeder.create_user(env.seeded, "tia", PASSWORD, preferred="TOTP")
@@ -281,6 +275,7 @@ async def test_timestamp_day_is_not_zero_padded(env: Env) -> None:
         assert (await _sms_sign_in(env, pool, user)).done
 
 
+@STRICT_VERIFIER
 async def test_too_slow_between_the_srp_steps(strict_verifier_env: Env) -> None:
     env = strict_verifier_env
     user = await env.seeder.create_user(env.seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])
