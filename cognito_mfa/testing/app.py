@@ -56,6 +56,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 import anyio
+import anyio.to_thread
 
 from .service import TARGET_PREFIX, Emulator, WireResponse
 
@@ -166,12 +167,16 @@ class EmulatorApp:
         allow_cross_origin_control: bool = False,
         state_file: Path | str | None = None,
         lock: threading.RLock | None = None,
+        offload: bool = False,
     ) -> None:
         self.emulator = emulator
         self.allow_cross_origin_control = allow_cross_origin_control
         self.state_file = Path(state_file) if state_file is not None else None
         #: Held around every call into the emulator (by default the emulator's own lock).
         self.lock = lock if lock is not None else emulator_lock(emulator)
+        #: Run each Cognito call in a worker thread (served: the event loop keeps reading and
+        #: writing other connections meanwhile); in-process, calls run on the caller's loop.
+        self.offload = offload
         self._delays: set[anyio.CancelScope] = set()
         self._aborting = False
 
@@ -270,10 +275,10 @@ class EmulatorApp:
     async def _cognito(self, headers: dict[str, str], body: bytes, send: Send) -> None:
         target = headers.get("x-amz-target")
         signed = is_signed(headers.get("authorization"))
-        with self.lock:
-            wire = self.emulator.handle(target, body, signed=signed)
-            if not self._after_change(target, wire):
-                wire = _state_write_failed()
+        if self.offload:
+            wire = await anyio.to_thread.run_sync(self._handle, target, body, signed)
+        else:
+            wire = self._handle(target, body, signed)
         if wire.delay > 0 and not await self._delay(wire.delay):
             await _send_json(
                 send,
@@ -284,6 +289,13 @@ class EmulatorApp:
             return
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in wire.headers.items()]
         await _send(send, wire.status, wire.body, [*raw, *_CORS])
+
+    def _handle(self, target: str | None, body: bytes, signed: bool) -> WireResponse:
+        with self.lock:
+            wire = self.emulator.handle(target, body, signed=signed)
+            if not self._after_change(target, wire):
+                wire = _state_write_failed()
+        return wire
 
     def _after_change(self, target: str | None, wire: WireResponse) -> bool:
         """Persist the state after a successful state-changing call; False if that failed.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import warnings
 from typing import Any
@@ -268,3 +270,16 @@ async def test_cognito_server_serves_the_fixtures_emulator(
                 code = cognito_emulator.totp_code(cognito_pool.pool_id, "served")
             await challenge.answer(code)  # type: ignore[attr-defined]
         assert flow.session.username == "served"
+
+
+def test_importing_the_library_imports_none_of_the_emulators_packages() -> None:
+    """A production service installs cognito-mfa without the ``emulator`` extra."""
+    probe = (
+        "import sys, cognito_mfa; "
+        "print(sorted(m for m in ('jwt', 'cryptography', 'uvicorn', 'respx', "
+        "'cognito_mfa.testing') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
