@@ -348,7 +348,11 @@ async def _cmd_mfa_status(console: Console, args: argparse.Namespace) -> int:
 
 
 def _cmd_emulator_serve(args: argparse.Namespace) -> int:
-    from .testing.__main__ import main as serve_main
+    try:
+        from .testing.__main__ import main as serve_main
+    except ModuleNotFoundError as exc:  # the emulator extra is not installed
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
     argv = ["serve", "--host", args.host, "--port", str(args.port)]
     if args.state:
