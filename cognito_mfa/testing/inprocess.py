@@ -25,9 +25,7 @@ resolves, so even a client built without this transport cannot reach a real Cogn
 
 from __future__ import annotations
 
-import threading
 import warnings
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Final
@@ -53,19 +51,14 @@ __all__ = [
 #: The endpoint of the in-process emulator: not a real host (see the module docstring).
 EMULATOR_ENDPOINT: Final = f"http://{IN_PROCESS_EMULATOR_HOST}"
 
-_APPS: weakref.WeakKeyDictionary[Emulator, EmulatorApp] = weakref.WeakKeyDictionary()
-_REGISTRY_LOCK: Final = threading.Lock()
-
 
 def emulator_app(emulator: Emulator) -> EmulatorApp:
-    """The in-process :class:`EmulatorApp` of ``emulator`` (one per emulator, made on first use)."""
-    with _REGISTRY_LOCK:
-        app = _APPS.get(emulator)
-    if app is None:
-        app = EmulatorApp(emulator, lock=emulator_lock(emulator))
-        with _REGISTRY_LOCK:
-            app = _APPS.setdefault(emulator, app)
-    return app
+    """An in-process :class:`EmulatorApp` of ``emulator``.
+
+    Apps are cheap and hold no state of their own beyond the emulator: every app of one
+    emulator shares its lock (:func:`emulator_lock`), so they can be made freely.
+    """
+    return EmulatorApp(emulator, lock=emulator_lock(emulator))
 
 
 class EmulatorHttpxSession(HttpxSession):  # type: ignore[misc]  # aiobotocore is untyped

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
 import time
 import warnings
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -283,3 +285,13 @@ def test_importing_the_library_imports_none_of_the_emulators_packages() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+async def test_an_emulator_reached_in_process_is_freed_afterwards() -> None:
+    emulator = Emulator()
+    async with emulator_client(emulator) as client:
+        await Seeder(client).create_pool()
+    gone = weakref.ref(emulator)
+    del emulator, client
+    gc.collect()
+    assert gone() is None
