@@ -107,23 +107,27 @@ NO_RETRY: Final = RetryPolicy(max_attempts=1)
 IN_PROCESS_EMULATOR_HOST: Final = "cognito-idp.emulator.invalid"
 
 
-def _check_in_process_endpoint(endpoint_url: str | None, session_cls: object) -> None:
-    # A pool pointed at the in-process emulator without its transport would only ever try DNS
-    # and a socket; say what is missing instead, before anything is sent.
+def _check_in_process_endpoint(endpoint_url: str | None, session_cls: object) -> bool:
+    """Whether the endpoint is the in-process emulator's (then with its transport).
+
+    A pool pointed at it without its transport would only ever try DNS and a socket: that is
+    refused here, saying what is missing, before anything is sent.
+    """
     if endpoint_url is None:
-        return
+        return False
     try:
         host = urlsplit(endpoint_url).hostname
     except ValueError:
-        return  # not a URL at all: botocore's own check reports it
+        return False  # not a URL at all: botocore's own check reports it
     if host != IN_PROCESS_EMULATOR_HOST:
-        return
+        return False
     if not getattr(session_cls, "cognito_mfa_in_process", False):
         raise InvalidInput(
             "endpoint_url is the in-process emulator's (EMULATOR_ENDPOINT) but botocore_config "
             "does not carry its transport: pass "
             "botocore_config=cognito_mfa.testing.httpx_client_config(emulator)"
         )
+    return True
 
 
 def translate(exc: Exception, operation: str) -> Exception:
@@ -235,7 +239,9 @@ class Transport:
             raise InvalidInput("botocore_config must be an AioConfig (or a botocore Config)")
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidInput("retry_policy must be a RetryPolicy")
-        _check_in_process_endpoint(endpoint_url, getattr(botocore_config, "http_session_cls", None))
+        in_process = _check_in_process_endpoint(
+            endpoint_url, getattr(botocore_config, "http_session_cls", None)
+        )
         self.region = region
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()
@@ -261,6 +267,7 @@ class Transport:
             }.items()
             if v is not None
         }
+        self._in_process = in_process
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._closed = False
@@ -278,6 +285,12 @@ class Transport:
         try:
             botocore_session = AioSession()
             botocore_session.register_component("response_parser_factory", _GuardedParserFactory())
+            if self._in_process:
+                # no road to the network: looking for credentials must not ask the instance
+                # metadata or container endpoints (the environment and files are still read)
+                resolver = botocore_session.get_component("credential_provider")
+                for network_provider in ("iam-role", "container-role"):
+                    resolver.remove(network_provider)
             session = aioboto3.Session(botocore_session=botocore_session, **self._session_kwargs)
             self._client = await stack.enter_async_context(
                 session.client(

@@ -83,7 +83,15 @@ def no_sockets(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return attempts
 
 
-async def test_a_pool_signs_in_in_process_without_any_socket(no_sockets: list[Any]) -> None:
+async def test_a_pool_signs_in_in_process_without_any_socket(
+    no_sockets: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no credentials anywhere: botocore's search for them must not try the network either
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     emulator = Emulator()
     async with emulator_client(emulator) as client:
         seeder = Seeder(client, clock=emulator.now)
@@ -94,9 +102,7 @@ async def test_a_pool_signs_in_in_process_without_any_socket(no_sockets: list[An
         seeded.client_id,
         endpoint_url=EMULATOR_ENDPOINT,
         botocore_config=httpx_client_config(emulator),
-        # without credentials botocore probes the instance metadata address, a socket
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        # no credentials: botocore must not go looking for any (instance metadata is a socket)
     ) as pool:
         flow = pool.sign_in("alice", PASSWORD)
         assert [c async for c in flow] == []
