@@ -117,6 +117,24 @@ async def front(
             yield Front("served", emulator, server.url, None, config, server.lock, client, seeder)
 
 
+@dataclass(frozen=True)
+class Way:
+    """How a ``UserPool`` reaches the shipped ``cognito_emulator``: its endpoint and config."""
+
+    name: str
+    endpoint_url: str
+    botocore_config: AioConfig | None
+
+
+@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
+def way(request: pytest.FixtureRequest, cognito_client_config: AioConfig) -> Way:
+    """``cognito_emulator`` in-process, or the same emulator served (``cognito_server``)."""
+    if request.param == "in-process":
+        return Way("in-process", EMULATOR_ENDPOINT, cognito_client_config)
+    server: EmulatorServer = request.getfixturevalue("cognito_server")
+    return Way("served", server.url, None)
+
+
 def _locked_now(emulator: Emulator, lock: AbstractContextManager[Any]) -> Callable[[], float]:
     def now() -> float:
         with lock:

@@ -25,20 +25,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 import pytest
 
 import cognito_mfa as cm
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     SeededPool,
     SeededUser,
     Seeder,
-    httpx_client_config,
 )
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -51,6 +52,7 @@ class Env:
     emulator: Emulator
     seeder: Seeder
     seeded: SeededPool
+    way: Way  # in-process or served: every test here runs both ways
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.emulator.now(), UTC)
@@ -59,8 +61,8 @@ class Env:
         return cm.UserPool(
             self.seeded.pool_id,
             self.seeded.client_id,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(self.emulator),
+            endpoint_url=self.way.endpoint_url,
+            botocore_config=self.way.botocore_config,
             clock=clock or self.now,
         )
 
@@ -79,8 +81,10 @@ def cognito_emulator_kwargs() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def env(cognito_emulator: Emulator, cognito_seeder: Seeder, cognito_pool: SeededPool) -> Env:
-    return Env(cognito_emulator, cognito_seeder, cognito_pool)
+async def env(
+    cognito_emulator: Emulator, cognito_seeder: Seeder, cognito_pool: SeededPool, way: Way
+) -> Env:
+    return Env(cognito_emulator, cognito_seeder, cognito_pool, way)
 
 
 reusing_env = env

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyotp
 import pytest
@@ -34,13 +34,14 @@ from pydantic import BaseModel, SecretStr
 import cognito_mfa as cm
 from cognito_mfa import srp
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     SeededPool,
     Seeder,
     WireResponse,
-    httpx_client_config,
 )
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 pytest_plugins = ("pytester",)
 
@@ -140,6 +141,7 @@ class Exposure:
     emulator: RecordingEmulator
     caplog: pytest.LogCaptureFixture
     handler: _ListHandler
+    way: Way  # in-process or served: the flows run both ways
     objects: list[object] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
     exponents: list[bytes] = field(default_factory=list)
@@ -214,14 +216,17 @@ def cognito_emulator() -> RecordingEmulator:
 
 @pytest.fixture
 def exposure(
-    caplog: pytest.LogCaptureFixture, cognito_emulator: RecordingEmulator, cognito_seeder: Seeder
+    caplog: pytest.LogCaptureFixture,
+    cognito_emulator: RecordingEmulator,
+    cognito_seeder: Seeder,
+    way: Way,
 ) -> Iterator[tuple[Exposure, Seeder]]:
     caplog.set_level(logging.DEBUG, logger="cognito_mfa")
     handler = _ListHandler()
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        yield Exposure(cognito_emulator, caplog, handler), cognito_seeder
+        yield Exposure(cognito_emulator, caplog, handler, way), cognito_seeder
     finally:
         root.removeHandler(handler)
 
@@ -232,8 +237,8 @@ def _pool(exposure: Exposure, seeded: SeededPool, **kwargs: Any) -> cm.UserPool:
         seeded.pool_id,
         seeded.client_id,
         seeded.client_secret,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=httpx_client_config(emulator),
+        endpoint_url=exposure.way.endpoint_url,
+        botocore_config=exposure.way.botocore_config,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
