@@ -19,14 +19,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiobotocore.config import AioConfig
 
 import cognito_mfa as cm
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     EmulatorServer,
     SeededPool,
@@ -34,6 +33,9 @@ from cognito_mfa.testing import (
     Seeder,
 )
 from cognito_mfa.transport import IDEMPOTENT_OPERATIONS
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -104,13 +106,11 @@ def cognito_emulator() -> CountingEmulator:
 
 @pytest.fixture
 def env(
-    cognito_emulator: CountingEmulator,
-    cognito_seeder: Seeder,
-    cognito_pool: SeededPool,
-    cognito_client_config: AioConfig,
+    cognito_emulator: CountingEmulator, cognito_seeder: Seeder, cognito_pool: SeededPool, way: Way
 ) -> Env:
+    """In-process or served (every test taking it runs both ways)."""
     return Env(
-        cognito_emulator, cognito_seeder, cognito_pool, EMULATOR_ENDPOINT, cognito_client_config
+        cognito_emulator, cognito_seeder, cognito_pool, way.endpoint_url, way.botocore_config
     )
 
 
@@ -402,9 +402,15 @@ async def test_connection_reset_is_connection_failed() -> None:
 
 
 @pytest.fixture
-def served(env: Env, cognito_server: EmulatorServer) -> tuple[Env, EmulatorServer]:
-    """The same emulator and pool over a loopback socket (uvicorn)."""
-    return Env(env.emulator, env.seeder, env.seeded, cognito_server.url, None), cognito_server
+def served(
+    cognito_emulator: CountingEmulator,
+    cognito_seeder: Seeder,
+    cognito_pool: SeededPool,
+    cognito_server: EmulatorServer,
+) -> tuple[Env, EmulatorServer]:
+    """The emulator and pool over a loopback socket (uvicorn) only: socket-level faults."""
+    env = Env(cognito_emulator, cognito_seeder, cognito_pool, cognito_server.url, None)
+    return env, cognito_server
 
 
 READ_TIMEOUT = AioConfig(read_timeout=0.3, connect_timeout=2)
