@@ -26,6 +26,7 @@ from .protocol import (
     mfa_setup_email_responses,
     new_password_responses,
     parse_code_delivery,
+    parse_friendly_device_name,
     parse_mfa_list,
     parse_new_password_required,
     select_mfa_type_responses,
@@ -255,7 +256,7 @@ class NewPasswordRequiredChallenge(_ChallengeBase):
         if missing:
             raise InvalidInput(f"required attributes missing: {', '.join(missing)}")
         await self._require_flow()._answer(
-            self.step, new_password_responses(password.get_secret_value(), given), client_metadata
+            self.step, new_password_responses(password, given), client_metadata
         )
 
 
@@ -284,7 +285,7 @@ def build_challenge(name: str, parameters: Mapping[str, str], username: str) -> 
         return SmsMfaChallenge(destination=destination, delivery_medium=medium, **common)
     if name == "SOFTWARE_TOKEN_MFA":
         return SoftwareTokenMfaChallenge(
-            friendly_device_name=parameters.get("FRIENDLY_DEVICE_NAME"), **common
+            friendly_device_name=parse_friendly_device_name(parameters), **common
         )
     if name == "EMAIL_OTP":
         destination, medium = parse_code_delivery(parameters)

@@ -13,12 +13,16 @@ Rules of the machine (after h11's ``_state.py``):
   :class:`~cognito_mfa.errors.ProtocolError`, and either leaves the flow FAILED ("fail
   closed"): no further request is sent on its session. DONE and FAILED are terminal; an
   illegal event there raises but does not change them.
+* A caller's event while a request of the flow is in flight (a second, concurrent answer)
+  is refused with :class:`~cognito_mfa.errors.FlowStateError` and changes nothing: the
+  request in flight completes and keeps what it wins. So is an answer to a challenge that is
+  no longer current (nothing is sent for it).
 * Only a code the server rejected as wrong (``CodeMismatch``; ``EnableSoftwareTokenMFA`` while
   verifying a TOTP setup; ``InvalidPassword`` for a new password) returns to the same
   challenge, on the same session. Any other error, and cancellation while a request is in
   flight, fails the flow: we cannot know whether Cognito consumed the session.
 * A challenge model answers only while it is its flow's current challenge: answering one twice
-  (or after the end) is illegal.
+  (or after the end) is refused.
 
 Table, as a diagram (user events upper case on the left of ``->``)::
 
@@ -45,15 +49,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, model_validator
 
 from . import protocol, srp
 from ._checks import check_string_map
+from ._hidden import Hidden, without_frames
+from ._limits import MAX_TEXT, check_tree
 from .challenges import Challenge, MfaCodeChallenge, SelectMfaTypeChallenge, build_challenge
 from .errors import (
     CodeMismatch,
@@ -143,6 +149,16 @@ SERVER_EVENTS: Final = frozenset(
     }
 )
 TERMINAL_PHASES: Final = frozenset({Phase.DONE, Phase.FAILED})
+# a request of the flow is on the wire: a caller's event now would race it
+IN_FLIGHT_PHASES: Final = frozenset(
+    {
+        Phase.STARTING,
+        Phase.VERIFYING_PASSWORD,
+        Phase.ANSWERING,
+        Phase.ASSOCIATING,
+        Phase.VERIFYING,
+    }
+)
 RESUMABLE_PHASES: Final = frozenset({Phase.CHALLENGED, Phase.WAITING, Phase.ASSOCIATED})
 
 _P, _E = Phase, Event
@@ -196,7 +212,7 @@ class FlowMachine:
     """The pure core of one sign-in: its phase and the challenge it stands at.
 
     No I/O, no clock: the driver feeds it events and parsed responses. ``session`` is the
-    Cognito challenge session (a bearer secret; not in the repr).
+    Cognito challenge Session (a bearer secret, kept wrapped; not in the repr).
     """
 
     phase: Phase = Phase.IDLE
@@ -204,7 +220,7 @@ class FlowMachine:
     """The USERNAME to answer with (and to compute SECRET_HASH over)."""
     challenge_name: str | None = None
     challenge_parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
-    session: str | None = field(default=None, repr=False)
+    session: SecretStr | None = field(default=None, repr=False)
     step: int = 0
     """Number of the current challenge; bumps with every challenge Cognito sends."""
 
@@ -223,14 +239,20 @@ class FlowMachine:
     def send(self, event: Event, *, step: int | None = None) -> Phase:
         """Apply a caller's event. ``step`` names the challenge the caller answers.
 
-        Raises FlowStateError (and fails the flow closed) for an illegal move, including an
-        answer to a challenge that is no longer current.
+        Raises FlowStateError (and fails the flow closed) for an illegal move. A move while a
+        request is in flight, or an answer to a challenge that is no longer current, raises
+        FlowStateError and changes nothing: nothing is sent for it, and the request in flight
+        must be free to complete.
         """
         if event not in CALLER_EVENTS:
             raise ValueError(f"{event.value} is not a caller event")
+        if self.phase in IN_FLIGHT_PHASES:
+            raise FlowStateError(
+                f"{event.value} refused: a request of this sign-in is in flight "
+                f"(phase {self.phase.value})"
+            )
         if step is not None and step != self.step and self.phase not in TERMINAL_PHASES:
-            self.phase = Phase.FAILED
-            raise FlowStateError("this challenge was already answered; the flow is closed")
+            raise FlowStateError("this challenge was already answered")
         return self._move(event, FlowStateError)
 
     def receive(self, event: Event) -> Phase:
@@ -285,6 +307,9 @@ class FlowState(BaseModel):
 
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
+    MAX_JSON: ClassVar[int] = MAX_TEXT
+    """The longest saved state ``pool.resume`` parses (characters or bytes)."""
+
     version: Literal[1] = 1
     pool_id: str
     client_id: str
@@ -300,6 +325,22 @@ class FlowState(BaseModel):
     @field_serializer("session", when_used="json")
     def _reveal(self, value: SecretStr) -> str:
         return value.get_secret_value()
+
+    @model_validator(mode="after")
+    def _bounded(self) -> FlowState:
+        # a saved state comes from outside: refuse what could not be sent (lone surrogates)
+        # or could not be parsed within bounds, before anything else reads it
+        for what, value in (
+            ("pool_id", self.pool_id),
+            ("client_id", self.client_id),
+            ("challenge_name", self.challenge_name),
+            ("challenge_parameters", self.challenge_parameters),
+            ("username", self.username),
+            ("session", self.session.get_secret_value()),
+            ("client_metadata", self.client_metadata),
+        ):
+            check_tree(value, f"the saved state's {what}", error=InvalidInput)
+        return self
 
 
 class AuthFlow:
@@ -387,7 +428,7 @@ class AuthFlow:
             challenge_name=machine.challenge_name,
             challenge_parameters=dict(machine.challenge_parameters),
             username=machine.username,
-            session=SecretStr(machine.session),
+            session=machine.session,
             client_metadata=self._client_metadata,
         )
 
@@ -402,7 +443,7 @@ class AuthFlow:
             username=state.username,
             challenge_name=state.challenge_name,
             challenge_parameters=dict(state.challenge_parameters),
-            session=state.session.get_secret_value(),
+            session=state.session,
             step=1,
         )
         try:
@@ -510,14 +551,21 @@ class AuthFlow:
         machine, pool = self._machine, self._pool
         password = self._password
         assert password is not None
+        # the SRP values stay boxed: a traceback recording locals must not show the exponent
+        a: Hidden[int] = Hidden(0)
+        big_a: Hidden[int] = Hidden(0)
         try:
             if self._auth_flow is AuthFlowType.USER_SRP_AUTH:
-                a = srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8))
-                big_a = await anyio.to_thread.run_sync(srp.client_public, a, limiter=srp_limiter())
+                a = Hidden(srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8)))
+                big_a = Hidden(
+                    await anyio.to_thread.run_sync(
+                        srp.client_public, a.value, limiter=srp_limiter()
+                    )
+                )
                 call = protocol.start_srp_auth(
                     pool.app_client,
                     machine.username,
-                    format(big_a, "x"),
+                    format(big_a.value, "x"),
                     client_metadata=self._client_metadata,
                     admin=self._admin,
                 )
@@ -525,7 +573,7 @@ class AuthFlow:
                 call = protocol.start_password_auth(
                     pool.app_client,
                     machine.username,
-                    password.get_secret_value(),
+                    password,
                     auth_flow=self._auth_flow,
                     client_metadata=self._client_metadata,
                 )
@@ -539,7 +587,8 @@ class AuthFlow:
             self._after_auth_step(step)
         except srp.SrpError as exc:
             machine.fail()
-            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from exc
+            # the SRP frames hold the password and the exponent: keep the cause, not its frames
+            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from without_frames(exc)
         except BaseException:
             machine.fail()
             raise
@@ -547,37 +596,40 @@ class AuthFlow:
             self._password = None  # not needed past the first factor
 
     async def _password_verifier(
-        self, step: ChallengeStep, password: SecretStr, a: int, big_a: int
+        self, step: ChallengeStep, password: SecretStr, a: Hidden[int], big_a: Hidden[int]
     ) -> Call:
         __tracebackhide__ = True  # keeps the SRP secret exponent out of pytest's failure output
         pool = self._pool
         verifier = protocol.parse_password_verifier(step.parameters)
         pool_name = srp.pool_name_of(pool.pool_id)
-        key = await anyio.to_thread.run_sync(
-            partial(
-                srp.client_key,
-                pool_name=pool_name,
-                user_id=verifier.user_id_for_srp,
-                password=password.get_secret_value(),
-                a=a,
-                big_a=big_a,
-                srp_b_hex=verifier.srp_b_hex,
-                salt_hex=verifier.salt_hex,
-            ),
-            limiter=srp_limiter(),
+        key = Hidden(
+            await anyio.to_thread.run_sync(
+                partial(
+                    srp.client_key,
+                    pool_name=pool_name,
+                    user_id=verifier.user_id_for_srp,
+                    password=password.get_secret_value(),
+                    a=a.value,
+                    big_a=big_a.value,
+                    srp_b_hex=verifier.srp_b_hex,
+                    salt_hex=verifier.salt_hex,
+                ),
+                limiter=srp_limiter(),
+            )
         )
         # TIMESTAMP is read now, as the proof is made: Cognito allows only a few seconds
         timestamp = srp.format_timestamp(pool.clock())
-        signature = srp.password_claim_signature(
-            key, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
-        )
         return protocol.respond_to_challenge(
             pool.app_client,
             "PASSWORD_VERIFIER",
             session=step.session,
             username=self._machine.username,
             responses=protocol.password_verifier_responses(
-                secret_block=verifier.secret_block, signature=signature, timestamp=timestamp
+                secret_block=verifier.secret_block,
+                signature=srp.password_claim_signature(
+                    key.value, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
+                ),
+                timestamp=timestamp,
             ),
             client_metadata=self._client_metadata,
             admin=self._admin,
@@ -593,18 +645,19 @@ class AuthFlow:
         machine = self._machine
         metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
-        machine.send(Event.ANSWER, step=step)
         name = machine.challenge_name
-        assert name is not None
+        # built before the move: an answer that cannot be built leaves the flow as it was
         call = protocol.respond_to_challenge(
             self._pool.app_client,
-            name,
+            name or "",
             session=machine.session,
             username=machine.username,
             responses=responses,
             client_metadata=metadata,
             admin=self._admin,
         )
+        machine.send(Event.ANSWER, step=step)
+        assert name is not None
         await self._respond(call, retryable_for=name)
 
     async def _respond(self, call: Call, *, retryable_for: str | None) -> None:
@@ -660,7 +713,7 @@ class AuthFlow:
     async def _verify(
         self,
         step: int,
-        code: str,
+        code: SecretStr,
         friendly_device_name: str | None,
         client_metadata: Mapping[str, str] | None,
     ) -> None:
@@ -680,10 +733,14 @@ class AuthFlow:
             machine.fail()
             raise
         self._check_still_open()
-        ok, session = protocol.parse_verify_software_token(response)
+        try:
+            status, session = protocol.parse_verify_software_token(response)
+        except ProtocolError:
+            machine.fail()
+            raise
         if session is not None:
             machine.session = session
-        if not ok:
+        if status is not protocol.VerifyStatus.SUCCESS:
             machine.receive(Event.REJECTED)
             raise EnableSoftwareTokenMFA(
                 "VerifySoftwareToken answered Status ERROR",

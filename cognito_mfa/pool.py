@@ -232,9 +232,11 @@ class UserPool:
         answer with SessionExpired.
         """
         if isinstance(state, str | bytes):
+            if len(state) > FlowState.MAX_JSON:
+                raise InvalidInput(f"a saved sign-in state is at most {FlowState.MAX_JSON} long")
             try:
                 state = FlowState.model_validate_json(state)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidInput("not a saved sign-in state") from None
         if not isinstance(state, FlowState):
             raise InvalidInput("not a saved sign-in state")
@@ -263,7 +265,7 @@ class UserPool:
         username = session.username if self.client_secret is not None else None
         call = protocol.refresh_tokens(
             self.app_client,
-            session.refresh_token.get_secret_value(),
+            session.refresh_token,
             username=username,
             client_metadata=_check_metadata(client_metadata),
         )

@@ -33,7 +33,6 @@ from .errors import (
     EnableSoftwareTokenMFA,
     InvalidInput,
     NotAuthorized,
-    ProtocolError,
     TokenRevoked,
 )
 from .models import CognitoUserSession, MfaType
@@ -46,7 +45,12 @@ from .preferences import (
     parse_mfa_options,
     parse_user_data,
 )
-from .protocol import parse_software_token_secret
+from .protocol import (
+    VerifyStatus,
+    parse_software_token_secret,
+    parse_verify_software_token,
+    user_verify_software_token_params,
+)
 from .totp import SoftwareTokenSecret
 from .transport import Transport
 
@@ -187,21 +191,20 @@ class CognitoUser:
         """
         __tracebackhide__ = True  # keeps the code out of pytest's failure output
         user_code = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
-        params: dict[str, Any] = {"UserCode": user_code}
         if friendly_device_name is not None:
-            params["FriendlyDeviceName"] = check_device_name(friendly_device_name)
-        response = await self._call("VerifySoftwareToken", params)
-        status = response.get("Status")
-        if status == "SUCCESS":
-            return
-        if status == "ERROR":
-            # Cognito's second failure form: HTTP 200 with Status ERROR (wire reference §7.2)
+            check_device_name(friendly_device_name)
+        response = await self._call(
+            "VerifySoftwareToken",
+            user_verify_software_token_params(user_code, friendly_device_name),
+        )
+        status, _ = parse_verify_software_token(response)
+        if status is VerifyStatus.ERROR:
+            # Cognito's second failure form: HTTP 200 with Status ERROR (docs/protocol.md §7.2)
             raise EnableSoftwareTokenMFA(
                 "VerifySoftwareToken answered Status ERROR (clock skew or too many attempts)",
                 code="EnableSoftwareTokenMFAException",
                 operation="VerifySoftwareToken",
             )
-        raise ProtocolError("VerifySoftwareToken answered no known Status")
 
     # --- preferences ----------------------------------------------------------------------
 

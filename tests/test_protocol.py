@@ -202,7 +202,8 @@ def test_parse_challenge() -> None:
     )
     assert isinstance(step, protocol.ChallengeStep)
     assert step.name == "SMS_MFA"
-    assert step.session == "secret-session-value"
+    assert step.session is not None
+    assert step.session.get_secret_value() == "secret-session-value"
     assert step.parameters == {"CODE_DELIVERY_DESTINATION": "+***12"}
     assert "secret-session-value" not in repr(step)
 
@@ -226,7 +227,8 @@ def test_a_session_outside_cognitos_bounds_is_refused_without_echoing_it(length:
 @pytest.mark.parametrize("session", [20, 2048])
 def test_a_session_at_cognitos_bounds_is_kept(session: int) -> None:
     step = protocol.parse_auth_response({"ChallengeName": "SMS_MFA", "Session": "s" * session})
-    assert isinstance(step, protocol.ChallengeStep) and step.session == "s" * session
+    assert isinstance(step, protocol.ChallengeStep) and step.session is not None
+    assert step.session.get_secret_value() == "s" * session
 
 
 def test_a_session_that_is_not_a_string_is_refused() -> None:
@@ -308,17 +310,24 @@ def test_parse_new_password_required() -> None:
         protocol.parse_new_password_required({"userAttributes": "{"})
 
 
+def _revealed(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+    first, second = (v.get_secret_value() if isinstance(v, SecretStr) else v for v in pair)
+    return first, second
+
+
 def test_parse_software_token_answers() -> None:
     session = "S" * 20
-    assert protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": session}) == (
-        "ABC",
-        session,
-    )
-    assert protocol.parse_associate_software_token({"SecretCode": "ABC"}) == ("ABC", None)
+    answer = protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": session})
+    assert _revealed(answer) == ("ABC", session)
+    answer = protocol.parse_associate_software_token({"SecretCode": "ABC"})
+    assert _revealed(answer) == ("ABC", None)
     with pytest.raises(ProtocolError):
         protocol.parse_associate_software_token({"Session": session})
-    assert protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session}) == (
-        True,
-        session,
-    )
-    assert protocol.parse_verify_software_token({"Status": "ERROR"}) == (False, None)
+    status = protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session})
+    assert _revealed(status) == (protocol.VerifyStatus.SUCCESS, session)
+    status = protocol.parse_verify_software_token({"Status": "ERROR"})
+    assert status == (protocol.VerifyStatus.ERROR, None)
+    # one parser for both callers: any other Status is Cognito answering nonsense
+    for other in ({"Status": "PENDING"}, {}):
+        with pytest.raises(ProtocolError):
+            protocol.parse_verify_software_token(other)
