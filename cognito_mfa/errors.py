@@ -137,7 +137,8 @@ class FlowStateError(UsageError):
 
 
 class PoolClosed(UsageError):
-    """The UserPool is not open: use it as ``async with UserPool(...) as pool``."""
+    """The UserPool is not open: ``await pool.open()`` (notebooks, REPLs, long-lived services)
+    or ``async with UserPool(...) as pool``; or it was closed (make a new one)."""
 
 
 class CredentialsRequired(UsageError):

@@ -75,6 +75,7 @@ from .errors import (
 )
 from .models import CognitoUserSession, MfaType
 from .protocol import AuthFlowType, Call, ChallengeStep, TokensStep
+from .transport import NOT_OPEN
 
 if TYPE_CHECKING:
     from .pool import UserPool
@@ -691,7 +692,7 @@ class AuthFlow:
 
     def _check_pool(self) -> None:
         if not self._pool.is_open:
-            raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
+            raise PoolClosed(NOT_OPEN)
 
     async def _associate(self, step: int) -> SoftwareTokenSecret:
         machine = self._machine

@@ -25,7 +25,7 @@ from .errors import InvalidInput, PoolClosed, ProtocolError
 from .flow import DEFAULT_CLOCK, AuthFlow, FlowState, default_random_bytes
 from .models import CognitoUserSession
 from .protocol import AppClient, AuthFlowType, TokensStep
-from .transport import RetryPolicy, Transport
+from .transport import NOT_OPEN, RetryPolicy, Transport
 
 if TYPE_CHECKING:
     from .preferences import MfaSettings, UserData
@@ -73,8 +73,10 @@ def _check_endpoint_url(url: object) -> str | None:
 class UserPool:
     """A Cognito user pool seen through one app client.
 
-    ``async with UserPool(pool_id, client_id) as pool:`` opens the one ``cognito-idp`` client
-    the pool owns for its lifetime, shared by every flow started from it. The region comes from
+    ``async with UserPool(pool_id, client_id) as pool:`` (or ``await pool.open()`` ...
+    ``await pool.aclose()`` where a block cannot span the pool's life, as in a notebook) opens
+    the one ``cognito-idp`` client the pool owns for its lifetime, shared by every flow started
+    from it. The region comes from
     the pool id (``us-east-1_Abc123``) unless given. ``endpoint_url`` points at the emulator or
     any compatible server. No AWS credentials are needed to sign users in; the ``admin_*``
     methods need IAM credentials (the ``aws_*`` arguments, a profile, or the environment).
@@ -138,14 +140,26 @@ class UserPool:
         return f"<UserPool {self.pool_id} client={self.client_id} region={self.region}>"
 
     async def __aenter__(self) -> UserPool:
-        await self.transport.open()
+        await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def open(self) -> UserPool:
+        """Open the pool's ``cognito-idp`` client; returns the pool. Opening an open pool does
+        nothing.
+
+        For code that cannot wrap the pool's lifetime in ``async with`` (a notebook, a REPL, a
+        service's start-up and shutdown hooks); pair it with :meth:`aclose`. Raises PoolClosed
+        when the pool was closed (a closed pool stays closed: make a new one).
+        """
+        await self.transport.open()
+        return self
+
     async def aclose(self) -> None:
-        """Close the pool's client. Flows still in progress fail with PoolClosed."""
+        """Close the pool's client (closing twice does nothing). Flows still in progress fail
+        with PoolClosed."""
         await self.transport.aclose()
 
     @property
@@ -154,7 +168,7 @@ class UserPool:
 
     def _require_open(self) -> None:
         if not self.transport.is_open:
-            raise PoolClosed("the pool is not open: use 'async with UserPool(...) as pool'")
+            raise PoolClosed(NOT_OPEN)
 
     # --- sign-in -------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ IDEMPOTENT_OPERATIONS: Final = frozenset(
 )
 
 
+NOT_OPEN: Final = "the pool is not open: 'await pool.open()' or 'async with UserPool(...)'"
 DEFAULT_CONNECT_TIMEOUT: Final = 5.0
 DEFAULT_READ_TIMEOUT: Final = 15.0
 
@@ -382,7 +383,7 @@ class Transport:
 
     async def open(self) -> None:
         if self._closed:
-            raise PoolClosed("this pool was closed; create a new one")
+            raise PoolClosed("this pool was closed and cannot be opened again; make a new one")
         if self._client is not None:
             return
         stack = AsyncExitStack()
@@ -458,7 +459,7 @@ class Transport:
             await take_turn()
             client = self._client
             if client is None:
-                raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
+                raise PoolClosed(NOT_OPEN)
             method = getattr(client, xform_name(operation))
             try:
                 response = HiddenDict(await method(**params))
