@@ -867,6 +867,9 @@ def test_crafted_password_verifier(crafted: Crafted, overrides: dict[str, Any]) 
 @FUZZ
 @given(answer=second_answers)
 @example(answer={"ChallengeName": "CUSTOM_CHALLENGE", "Session": SESSION})
+# found by Hypothesis: the parameters of a challenge we never answer must not matter
+@example(answer={"ChallengeName": "CUSTOM_CHALLENGE", "ChallengeParameters": []})
+@example(answer={"ChallengeName": "CUSTOM_CHALLENGE", "Session": 5, "ChallengeParameters": "x"})
 @example(
     answer={
         "ChallengeName": "SELECT_MFA_TYPE",
@@ -922,7 +925,7 @@ def test_unusable_tokens_fail_the_flow(crafted: Crafted, result: dict[str, Any])
     assert phase is cm.Phase.FAILED
 
 
-def test_crafted_setup_secret_is_a_protocol_error(crafted: Crafted) -> None:
+def test_crafted_setup_secret_is_kept_and_refused_where_it_is_used(crafted: Crafted) -> None:
     outcome, _ = crafted.sign_in(
         {
             "InitiateAuth": [
@@ -936,7 +939,10 @@ def test_crafted_setup_secret_is_a_protocol_error(crafted: Crafted) -> None:
         },
         auth_flow="USER_PASSWORD_AUTH",
     )
-    assert isinstance(outcome, cm.ProtocolError)
+    assert outcome == ["MFA_SETUP"]  # any secret the service sends is accepted
+    secret = cm.SoftwareTokenSecret(secret_code=SecretStr("not base32!"))
+    with pytest.raises(cm.ProtocolError):
+        secret.provisioning_uri("alice")
 
 
 # --- the emulator's wire front: malformed requests ----------------------------------------------
