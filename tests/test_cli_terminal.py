@@ -13,6 +13,7 @@ reason, except under CI=true, where it fails.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -63,6 +64,7 @@ status = subprocess.call(sys.argv[2:])
 with open(sys.argv[1] + ".tmp", "w") as out:
     out.write(str(status))
 import os
+import re
 os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 """
 
@@ -218,5 +220,48 @@ def test_each_prompt_stops_at_once(
             errors = [line for line in screen.splitlines() if "error:" in line]
             assert len(errors) == 1, screen
             assert errors[0].endswith("error: input ended before the sign-in was complete")
+    finally:
+        terminal.close()
+
+
+def _readme_ask() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("<!-- mfa-examples:start -->") :]
+    block = re.search(r"```python\n(.*?)```", section, flags=re.S)
+    assert block is not None and "async def ask(" in block.group(1)
+    return block.group(1)
+
+
+READ_ONE_CODE = """
+
+async def main() -> None:
+    try:
+        code = await ask("Code: ")
+    except EOFError:
+        print("input ended")
+        raise SystemExit(1) from None
+    print("code", code)
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("key", ["C-c", "C-d"], ids=["Ctrl-C", "Ctrl-D"])
+def test_the_readme_ask_stops_at_once(tmux: str, tmp_path: Path, key: str) -> None:
+    script = tmp_path / "ask.py"
+    script.write_text(_readme_ask() + READ_ONE_CODE, encoding="utf-8")
+    terminal = Terminal(tmux, [sys.executable, str(script)], tmp_path)
+    try:
+        terminal.wait_for("Code: ")
+        time.sleep(0.2)
+        terminal.keys(key)
+        status = terminal.wait_exit(timeout=15)
+        if key == "C-c":
+            # asyncio.run turns the cancellation into KeyboardInterrupt: death by SIGINT
+            assert status in (-2, 130), terminal.screen()
+        else:
+            assert status == 1, terminal.screen()
+            assert "input ended" in terminal.screen()
     finally:
         terminal.close()
