@@ -436,7 +436,7 @@ class UnknownServiceError(ServiceError):
     """An error code this library does not know; ``error_code`` keeps Cognito's code."""
 
 
-# Cognito's wording for the NotAuthorized cases that need a distinct class (wire reference §7).
+# Cognito's wording for the NotAuthorized cases that need a distinct class (docs/protocol.md §7).
 _NOT_AUTHORIZED_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[NotAuthorized]], ...] = (
     (re.compile(r"session is expired", re.I), SessionExpired),
     (re.compile(r"session can only be used once", re.I), SessionAlreadyUsed),

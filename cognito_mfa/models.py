@@ -57,7 +57,7 @@ class MfaType(StrEnum):
 
     @property
     def code_length(self) -> int:
-        """Digits in this factor's code: 6 for SMS and TOTP, 8 for email (wire ref §9.6)."""
+        """Digits in this factor's code: 6 for SMS and TOTP, 8 for email (docs/protocol.md §9.6)."""
         return 8 if self is MfaType.EMAIL_OTP else 6
 
 

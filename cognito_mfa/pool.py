@@ -21,8 +21,9 @@ from pydantic import SecretStr
 
 from . import protocol
 from ._checks import check_secret, check_string_map, check_text
+from ._defaults import default_clock, default_random_bytes
 from .errors import InvalidInput, PoolClosed, ProtocolError
-from .flow import DEFAULT_CLOCK, AuthFlow, FlowState, default_random_bytes
+from .flow import AuthFlow, FlowState
 from .models import CognitoUserSession
 from .protocol import AppClient, AuthFlowType, TokensStep
 from .transport import NOT_OPEN, RetryPolicy, Transport
@@ -122,7 +123,7 @@ class UserPool:
         self.client_secret: SecretStr | None = client_secret
         self.region = _check_region(region, match.group(1))
         self.endpoint_url = _check_endpoint_url(endpoint_url)
-        self.clock: Callable[[], datetime] = clock or DEFAULT_CLOCK
+        self.clock: Callable[[], datetime] = clock or default_clock
         self.random_bytes: Callable[[int], bytes] = random_bytes or default_random_bytes
         self.app_client = AppClient(pool_id, client_id, client_secret)
         self.transport = Transport(

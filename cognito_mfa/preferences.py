@@ -1,7 +1,7 @@
 """MFA management values, and the pure request builders and response parsers behind them.
 
-Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18; wire reference
-§2.2, §7.4-7.6):
+Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18;
+``docs/protocol.md`` §2.2, §7.4-7.6):
 
 * ``SetUserMFAPreference`` / ``AdminSetUserMFAPreference``: ``SMSMfaSettings``,
   ``SoftwareTokenMfaSettings`` and ``EmailMfaSettings``, each ``{Enabled, PreferredMfa}``. Only

@@ -8,7 +8,7 @@ parser takes the response dict botocore returned.
 Sources: the botocore ``cognito-idp`` 2016-04-18 service model; the API reference pages of
 InitiateAuth, RespondToAuthChallenge, AdminInitiateAuth, AdminRespondToAuthChallenge,
 AssociateSoftwareToken and VerifySoftwareToken; "Computing secret hash values" in the Cognito
-developer guide (SECRET_HASH). See ``reference/cognito-wire.md`` §2-§3 and §6.
+developer guide (SECRET_HASH). See ``docs/protocol.md`` §2-§3 and §6.
 """
 
 from __future__ import annotations

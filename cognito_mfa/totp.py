@@ -7,7 +7,7 @@ Sources:
   the protocol send other secrets (moto's server mode sends a fixed 12-character one), so any
   non-empty secret is accepted as it comes; whether it is base32, which codes and an
   authenticator app need, is checked where they are made.
-* Cognito's TOTP parameters (wire reference §7.3): 6 digits, 30-second steps, SHA-1, which are
+* Cognito's TOTP parameters (``docs/protocol.md`` §7.3): 6 digits, 30-second steps, SHA-1, which are
   the Key URI defaults, so the URI carries no ``algorithm``/``digits``/``period`` parameter.
 * The Key URI format (google-authenticator wiki, "Key-Uri-Format"):
   ``otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=ISSUER``, where issuer and account are

@@ -2,7 +2,7 @@
 
 Ports ``associateSoftwareToken``, ``verifySoftwareToken``, ``setUserMfaPreference``,
 ``getUserData``, the deprecated ``enableMFA`` / ``disableMFA`` / ``getMFAOptions`` and
-``globalSignOut`` (wire reference §8) as coroutines with typed results, plus the server-side
+``globalSignOut`` (``docs/protocol.md`` §8) as coroutines with typed results, plus the server-side
 ``AdminSetUserMFAPreference`` / ``AdminGetUser`` for services holding IAM credentials.
 Operations: Cognito API reference, AssociateSoftwareToken, VerifySoftwareToken,
 SetUserMFAPreference, SetUserSettings, GetUser, GlobalSignOut, AdminSetUserMFAPreference,
