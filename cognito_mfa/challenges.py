@@ -28,7 +28,8 @@ from .protocol import (
     new_password_responses,
     parse_code_delivery,
     parse_friendly_device_name,
-    parse_mfa_list,
+    parse_mfas_can_choose,
+    parse_mfas_can_setup,
     parse_new_password_required,
     select_mfa_type_responses,
 )
@@ -326,11 +327,9 @@ def build_challenge(name: str, parameters: Mapping[str, str], username: str) -> 
         destination, medium = parse_code_delivery(parameters)
         return EmailOtpChallenge(destination=destination, delivery_medium=medium, **common)
     if name == "SELECT_MFA_TYPE":
-        return SelectMfaTypeChallenge(
-            options=parse_mfa_list(parameters, "MFAS_CAN_CHOOSE"), **common
-        )
+        return SelectMfaTypeChallenge(options=parse_mfas_can_choose(parameters), **common)
     if name == "MFA_SETUP":
-        return MfaSetupChallenge(options=parse_mfa_list(parameters, "MFAS_CAN_SETUP"), **common)
+        return MfaSetupChallenge(options=parse_mfas_can_setup(parameters), **common)
     if name == "NEW_PASSWORD_REQUIRED":
         required, attributes = parse_new_password_required(parameters)
         return NewPasswordRequiredChallenge(

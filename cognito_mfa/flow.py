@@ -325,7 +325,7 @@ class AuthFlow:
         if isinstance(step, TokensStep):
             # built before the machine moves to DONE: unusable tokens (ProtocolError) must fail
             # the flow, and DONE cannot fail
-            session = CognitoUserSession.from_authentication_result(
+            session = protocol.parse_authentication_result(
                 step.result, issued_at=self._pool.clock()
             )
         self._machine.receive_auth_step(step)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -144,40 +144,13 @@ class CognitoUserSession(BaseModel):
         """Build from Cognito's ``AuthenticationResult``; ``issued_at`` is the caller's clock.
 
         A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
-        amazon-cognito-identity-js does. Raises ProtocolError when a token is missing.
+        amazon-cognito-identity-js does. Raises ProtocolError when a token is missing. (The
+        wire parsing is :func:`cognito_mfa.protocol.parse_authentication_result`.)
         """
-        for key in ("IdToken", "AccessToken"):
-            if not isinstance(result.get(key), str) or not result[key]:
-                raise ProtocolError(f"AuthenticationResult lacks {key}")
-        expires_in = result.get("ExpiresIn", 3600)
-        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-            raise ProtocolError("AuthenticationResult.ExpiresIn is not an integer")
-        try:
-            expires_at = issued_at + timedelta(seconds=expires_in)
-        except OverflowError:
-            raise ProtocolError("AuthenticationResult.ExpiresIn is out of range") from None
-        device = result.get("NewDeviceMetadata")
-        # tokens go straight into SecretStr: never a plain local a traceback could record
-        return cls(
-            id_token=SecretStr(result["IdToken"]),
-            access_token=SecretStr(result["AccessToken"]),
-            refresh_token=(
-                SecretStr(str(result["RefreshToken"]))
-                if result.get("RefreshToken")
-                else previous_refresh_token
-            ),
-            token_type=str(result.get("TokenType") or "Bearer"),
-            expires_at=expires_at,
-            new_device_metadata=(
-                NewDeviceMetadata(
-                    device_key=str(device["DeviceKey"]),
-                    device_group_key=str(device["DeviceGroupKey"]),
-                )
-                if isinstance(device, Mapping)
-                and "DeviceKey" in device
-                and "DeviceGroupKey" in device
-                else None
-            ),
+        from .protocol import parse_authentication_result
+
+        return parse_authentication_result(
+            result, issued_at=issued_at, previous_refresh_token=previous_refresh_token
         )
 
     @property

@@ -288,7 +288,7 @@ class UserPool:
         step = protocol.parse_auth_response(response)
         if not isinstance(step, TokensStep):
             raise ProtocolError(f"refresh answered with a challenge ({step.name})")
-        return CognitoUserSession.from_authentication_result(
+        return protocol.parse_authentication_result(
             step.result, issued_at=self.clock(), previous_refresh_token=session.refresh_token
         )
 

@@ -19,6 +19,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -26,8 +27,9 @@ from pydantic import SecretStr, ValidationError
 
 from ._hidden import HiddenDict
 from ._limits import check_tree, loads
-from .errors import ProtocolError
-from .models import MfaType
+from .errors import InvalidInput, ProtocolError
+from .models import CognitoUserSession, MfaType, NewDeviceMetadata
+from .preferences import MfaOption, MfaSettings, UserData
 from .totp import SoftwareTokenSecret
 
 __all__ = [
@@ -42,19 +44,32 @@ __all__ = [
     "PasswordVerifierParameters",
     "TokensStep",
     "VerifyStatus",
+    "admin_get_user",
+    "admin_set_user_mfa_preference",
     "answer_username",
     "associate_software_token",
+    "get_user",
+    "global_sign_out",
+    "legacy_mfa_options",
+    "legacy_settings",
     "mfa_code_responses",
+    "mfa_preference_params",
     "mfa_setup_email_responses",
     "new_password_responses",
     "parse_associate_software_token",
     "parse_auth_response",
+    "parse_authentication_result",
     "parse_code_delivery",
     "parse_friendly_device_name",
+    "parse_legacy_mfa_options",
     "parse_mfa_list",
+    "parse_mfa_options",
+    "parse_mfas_can_choose",
+    "parse_mfas_can_setup",
     "parse_new_password_required",
     "parse_password_verifier",
     "parse_software_token_secret",
+    "parse_user_data",
     "parse_verify_software_token",
     "password_verifier_responses",
     "refresh_tokens",
@@ -62,9 +77,14 @@ __all__ = [
     "secret_hash",
     "select_mfa_type_responses",
     "session_of",
+    "set_user_mfa_preference",
     "start_password_auth",
     "start_srp_auth",
+    "unsupported_challenge_of",
+    "user_associate_software_token",
+    "user_verify_software_token",
     "verify_software_token",
+    "with_access_token",
 ]
 
 
@@ -377,6 +397,17 @@ def parse_auth_response(response: Mapping[str, Any]) -> TokensStep | ChallengeSt
     return ChallengeStep(name, session, parameters)
 
 
+def unsupported_challenge_of(answer: object) -> str | None:
+    """The ChallengeName of a raw answer (any JSON value) asking for a challenge this library
+    never answers, else None. Such an answer's other members are never read."""
+    if not isinstance(answer, Mapping) or answer.get("AuthenticationResult"):
+        return None
+    name = answer.get("ChallengeName")
+    if isinstance(name, str) and name and name not in SUPPORTED_CHALLENGES | INTERNAL_CHALLENGES:
+        return name
+    return None
+
+
 def answer_username(parameters: Mapping[str, str], fallback: str) -> str:
     """The USERNAME to send back: the challenge's USERNAME, else USER_ID_FOR_SRP, else ours.
 
@@ -446,6 +477,16 @@ def parse_mfa_list(parameters: Mapping[str, str], key: str) -> tuple[MfaType, ..
         if mfa is not None and mfa not in found:
             found.append(mfa)
     return tuple(found)
+
+
+def parse_mfas_can_choose(parameters: Mapping[str, str]) -> tuple[MfaType, ...]:
+    """SELECT_MFA_TYPE's MFAS_CAN_CHOOSE (ProtocolError when missing or malformed)."""
+    return parse_mfa_list(parameters, "MFAS_CAN_CHOOSE")
+
+
+def parse_mfas_can_setup(parameters: Mapping[str, str]) -> tuple[MfaType, ...]:
+    """MFA_SETUP's MFAS_CAN_SETUP (ProtocolError when missing or malformed)."""
+    return parse_mfa_list(parameters, "MFAS_CAN_SETUP")
 
 
 def parse_code_delivery(parameters: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -537,3 +578,256 @@ def parse_verify_software_token(
     if status == VerifyStatus.ERROR:
         return VerifyStatus.ERROR, session
     raise ProtocolError("VerifySoftwareToken answered no known Status")
+
+
+# --- MFA settings and user data (SetUserMFAPreference, GetUser, SetUserSettings) ------------
+
+_SETTINGS_KEYS: Final[tuple[tuple[str, str], ...]] = (
+    ("sms", "SMSMfaSettings"),
+    ("software_token", "SoftwareTokenMfaSettings"),
+    ("email", "EmailMfaSettings"),
+)
+
+
+def mfa_preference_params(
+    *,
+    sms: MfaSettings | None,
+    software_token: MfaSettings | None,
+    email: MfaSettings | None,
+) -> dict[str, Any]:
+    """The settings blocks of a (Admin)SetUserMFAPreference request.
+
+    ``None`` leaves a factor unchanged (its block is omitted). Raises
+    :class:`~cognito_mfa.errors.InvalidInput` when an argument is not an :class:`MfaSettings`,
+    when more than one factor is preferred, or when no factor is given at all.
+    """
+    given = {"sms": sms, "software_token": software_token, "email": email}
+    params: dict[str, Any] = {}
+    preferred: list[str] = []
+    for name, wire_key in _SETTINGS_KEYS:
+        setting = given[name]
+        if setting is None:
+            continue
+        if not isinstance(setting, MfaSettings):
+            raise InvalidInput(f"{name} must be an MfaSettings or None")
+        if setting.preferred and not setting.enabled:
+            # only reachable through model_construct / model_copy, which skip validation
+            raise InvalidInput(f"{name}: a preferred MFA factor must also be enabled")
+        if setting.preferred:
+            preferred.append(name)
+        params[wire_key] = {"Enabled": setting.enabled, "PreferredMfa": setting.preferred}
+    if not params:
+        raise InvalidInput("give at least one of sms, software_token, email")
+    if len(preferred) > 1:
+        raise InvalidInput(f"at most one MFA factor may be preferred, got {', '.join(preferred)}")
+    return params
+
+
+def legacy_mfa_options(*, enabled: bool) -> list[dict[str, str]]:
+    """``MFAOptions`` for the legacy SetUserSettings: SMS to phone_number, or none."""
+    return [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}] if enabled else []
+
+
+def parse_mfa_options(raw: Any) -> tuple[MfaOption, ...]:
+    """Parse ``MFAOptions``; raises :class:`~cognito_mfa.errors.ProtocolError` if malformed."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ProtocolError("MFAOptions is not a list")
+    try:
+        return tuple(
+            MfaOption(
+                delivery_medium=item.get("DeliveryMedium"),
+                attribute_name=item.get("AttributeName"),
+            )
+            for item in raw
+            if isinstance(item, Mapping)
+        )
+    except ValidationError as exc:
+        raise ProtocolError(f"MFAOptions entry not understood: {exc.errors()[0]['msg']}") from None
+
+
+def _mfa_type(name: str) -> MfaType | None:
+    try:
+        return MfaType(name)
+    except ValueError:
+        return None
+
+
+def _epoch(value: Any) -> datetime | None:
+    # botocore parses the JSON epoch seconds into aware datetimes; a raw number is accepted too
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    raise ProtocolError("a user date is neither a timestamp nor a number")
+
+
+def parse_user_data(response: Mapping[str, Any]) -> UserData:
+    """Parse a GetUser or AdminGetUser answer.
+
+    Raises :class:`~cognito_mfa.errors.ProtocolError` when a field has the wrong shape.
+    """
+    username = response.get("Username")
+    if not isinstance(username, str):
+        raise ProtocolError("GetUser answer lacks Username")
+    attributes: dict[str, str] = {}
+    raw_attributes = response.get("UserAttributes", [])
+    if not isinstance(raw_attributes, list):
+        raise ProtocolError("UserAttributes is not a list")
+    for item in raw_attributes:
+        if not isinstance(item, Mapping) or not isinstance(item.get("Name"), str):
+            raise ProtocolError("a UserAttributes entry lacks Name")
+        attributes[item["Name"]] = str(item.get("Value", ""))
+
+    raw_list = response.get("UserMFASettingList") or []
+    if not isinstance(raw_list, list) or not all(isinstance(x, str) for x in raw_list):
+        raise ProtocolError("UserMFASettingList is not a list of names")
+    enabled = tuple(t for t in (_mfa_type(x) for x in raw_list) if t is not None)
+    unknown = tuple(x for x in raw_list if _mfa_type(x) is None)
+
+    raw_preferred = response.get("PreferredMfaSetting")
+    preferred: MfaType | None = None
+    if raw_preferred:
+        if not isinstance(raw_preferred, str):
+            raise ProtocolError("PreferredMfaSetting is not a string")
+        preferred = _mfa_type(raw_preferred)
+        if preferred is None and raw_preferred not in unknown:
+            unknown = (*unknown, raw_preferred)
+
+    raw_enabled = response.get("Enabled")
+    status = response.get("UserStatus")
+    return UserData(
+        username=username,
+        attributes=attributes,
+        enabled_mfa=enabled,
+        preferred_mfa=preferred,
+        mfa_options=parse_mfa_options(response.get("MFAOptions")),
+        unknown_mfa_settings=unknown,
+        enabled=raw_enabled if isinstance(raw_enabled, bool) else None,
+        user_status=status if isinstance(status, str) else None,
+        created_at=_epoch(response.get("UserCreateDate")),
+        last_modified_at=_epoch(response.get("UserLastModifiedDate")),
+    )
+
+
+def legacy_settings(*, enabled: bool) -> Call:
+    """SetUserSettings turning SMS MFA on or off the legacy way (``MFAOptions``)."""
+    return Call("SetUserSettings", HiddenDict({"MFAOptions": legacy_mfa_options(enabled=enabled)}))
+
+
+def parse_legacy_mfa_options(response: Mapping[str, Any]) -> tuple[MfaOption, ...]:
+    """The legacy ``MFAOptions`` of a GetUser answer."""
+    return parse_mfa_options(response.get("MFAOptions"))
+
+
+# --- a signed-in user's calls (authorised by the access token) ------------------------------
+
+
+def with_access_token(call: Call, access_token: SecretStr) -> Call:
+    """``call`` authorised by the user's access token (the ``AccessToken`` member)."""
+    params = HiddenDict(call.params)
+    params["AccessToken"] = access_token.get_secret_value()
+    return Call(call.operation, params)
+
+
+def user_associate_software_token() -> Call:
+    """AssociateSoftwareToken for a signed-in user (add the access token)."""
+    return Call("AssociateSoftwareToken", HiddenDict())
+
+
+def user_verify_software_token(code: str | SecretStr, friendly_device_name: str | None) -> Call:
+    """VerifySoftwareToken for a signed-in user (add the access token)."""
+    return Call(
+        "VerifySoftwareToken", user_verify_software_token_params(code, friendly_device_name)
+    )
+
+
+def set_user_mfa_preference(
+    *, sms: MfaSettings | None, software_token: MfaSettings | None, email: MfaSettings | None
+) -> Call:
+    """SetUserMFAPreference (add the access token); raises InvalidInput as
+    :func:`mfa_preference_params`."""
+    params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
+    return Call("SetUserMFAPreference", HiddenDict(params))
+
+
+def get_user() -> Call:
+    """GetUser (add the access token)."""
+    return Call("GetUser", HiddenDict())
+
+
+def global_sign_out() -> Call:
+    """GlobalSignOut (add the access token)."""
+    return Call("GlobalSignOut", HiddenDict())
+
+
+def admin_set_user_mfa_preference(
+    pool_id: str,
+    username: str,
+    *,
+    sms: MfaSettings | None,
+    software_token: MfaSettings | None,
+    email: MfaSettings | None,
+) -> Call:
+    """AdminSetUserMFAPreference for ``username`` (signed with IAM credentials)."""
+    params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
+    return Call(
+        "AdminSetUserMFAPreference",
+        HiddenDict({**params, "UserPoolId": pool_id, "Username": username}),
+    )
+
+
+def admin_get_user(pool_id: str, username: str) -> Call:
+    """AdminGetUser for ``username`` (signed with IAM credentials)."""
+    return Call("AdminGetUser", HiddenDict({"UserPoolId": pool_id, "Username": username}))
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def parse_authentication_result(
+    result: Mapping[str, Any],
+    *,
+    issued_at: datetime,
+    previous_refresh_token: SecretStr | None = None,
+) -> CognitoUserSession:
+    """The tokens of Cognito's ``AuthenticationResult``; ``issued_at`` is the caller's clock.
+
+    A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
+    amazon-cognito-identity-js does. Raises ProtocolError when a token is missing or a field
+    has the wrong type.
+    """
+    for key in ("IdToken", "AccessToken"):
+        if not isinstance(result.get(key), str) or not result[key]:
+            raise ProtocolError(f"AuthenticationResult lacks {key}")
+    expires_in = result.get("ExpiresIn", 3600)
+    if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+        raise ProtocolError("AuthenticationResult.ExpiresIn is not an integer")
+    try:
+        expires_at = issued_at + timedelta(seconds=expires_in)
+    except OverflowError:
+        raise ProtocolError("AuthenticationResult.ExpiresIn is out of range") from None
+    device = result.get("NewDeviceMetadata")
+    # tokens go straight into SecretStr: never a plain local a traceback could record
+    return CognitoUserSession(
+        id_token=SecretStr(result["IdToken"]),
+        access_token=SecretStr(result["AccessToken"]),
+        refresh_token=(
+            SecretStr(str(result["RefreshToken"]))
+            if result.get("RefreshToken")
+            else previous_refresh_token
+        ),
+        token_type=str(result.get("TokenType") or "Bearer"),
+        expires_at=expires_at,
+        new_device_metadata=(
+            NewDeviceMetadata(
+                device_key=str(device["DeviceKey"]),
+                device_group_key=str(device["DeviceGroupKey"]),
+            )
+            if isinstance(device, Mapping) and "DeviceKey" in device and "DeviceGroupKey" in device
+            else None
+        ),
+    )

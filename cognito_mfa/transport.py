@@ -71,7 +71,7 @@ from .errors import (
     UnsupportedChallenge,
     error_for_code,
 )
-from .protocol import INTERNAL_CHALLENGES, SUPPORTED_CHALLENGES
+from .protocol import unsupported_challenge_of
 
 __all__ = ["IDEMPOTENT_OPERATIONS", "RetryPolicy", "Transport"]
 
@@ -229,9 +229,8 @@ def _raise_unsupported_challenge(body: object) -> None:
         value = loads(body.decode("utf-8"), "answer")
     except (CognitoError, UnicodeError):
         return
-    name = value.get("ChallengeName") if isinstance(value, dict) else None
-    known = SUPPORTED_CHALLENGES | INTERNAL_CHALLENGES
-    if isinstance(name, str) and name and name not in known and "AuthenticationResult" not in value:
+    name = unsupported_challenge_of(value)
+    if name is not None:
         raise UnsupportedChallenge(name)
 
 

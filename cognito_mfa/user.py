@@ -14,20 +14,20 @@ token) and the call is repeated; ``user.session`` then holds the new tokens, to 
 the caller. When the refresh token itself is expired or revoked, :class:`TokenRevoked` says
 to sign in again.
 
-Request building and answer parsing are pure (:mod:`cognito_mfa.preferences`); this module
-only validates input, sends, and refreshes.
+Request building and answer parsing are pure (:mod:`cognito_mfa.protocol`, which owns every
+wire key); this module only validates input, sends, and refreshes.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import anyio
 from pydantic import SecretStr
 
+from . import protocol
 from ._checks import check_code, check_device_name, check_encodable
 from .errors import (
     EnableSoftwareTokenMFA,
@@ -36,20 +36,14 @@ from .errors import (
     TokenRevoked,
 )
 from .models import CognitoUserSession, MfaType
-from .preferences import (
-    MfaOption,
-    MfaSettings,
-    UserData,
-    legacy_mfa_options,
-    mfa_preference_params,
-    parse_mfa_options,
-    parse_user_data,
-)
+from .preferences import MfaOption, MfaSettings, UserData
 from .protocol import (
+    Call,
     VerifyStatus,
+    parse_legacy_mfa_options,
     parse_software_token_secret,
+    parse_user_data,
     parse_verify_software_token,
-    user_verify_software_token_params,
 )
 from .totp import SoftwareTokenSecret
 from .transport import Transport
@@ -104,21 +98,22 @@ class CognitoUser:
 
     # --- the one authorised-call path -----------------------------------------------------
 
-    async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def _call(self, call: Call) -> dict[str, Any]:
         __tracebackhide__ = True  # keeps codes and tokens out of pytest's failure output
         session = self._session
         try:
-            return await self._pool.transport.call(
-                operation, {**params, "AccessToken": session.access_token.get_secret_value()}
-            )
+            return await self._send(call, session)
         except TokenRevoked as exc:
             if not _ACCESS_TOKEN_EXPIRED.search(exc.message):
                 raise  # revoked (e.g. after a global sign-out): a refresh would be refused too
             await self._refresh_after(session, exc)
         # once only: a second expiry right after a refresh is reported, not looped on
-        return await self._pool.transport.call(
-            operation, {**params, "AccessToken": self._session.access_token.get_secret_value()}
-        )
+        return await self._send(call, self._session)
+
+    async def _send(self, call: Call, session: CognitoUserSession) -> dict[str, Any]:
+        __tracebackhide__ = True  # keeps codes and tokens out of pytest's failure output
+        authorised = protocol.with_access_token(call, session.access_token)
+        return await self._pool.transport.call(authorised.operation, authorised.params)
 
     async def _refresh_after(self, stale: CognitoUserSession, cause: TokenRevoked) -> None:
         async with self._refresh_lock:
@@ -164,7 +159,7 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.ProtocolError` (no usable ``SecretCode`` in the answer),
         :class:`~cognito_mfa.errors.PoolClosed`.
         """
-        response = await self._call("AssociateSoftwareToken", {})
+        response = await self._call(protocol.user_associate_software_token())
         secret, _ = parse_software_token_secret(response)
         return secret
 
@@ -194,8 +189,7 @@ class CognitoUser:
         if friendly_device_name is not None:
             check_device_name(friendly_device_name)
         response = await self._call(
-            "VerifySoftwareToken",
-            user_verify_software_token_params(user_code, friendly_device_name),
+            protocol.user_verify_software_token(user_code, friendly_device_name)
         )
         status, _ = parse_verify_software_token(response)
         if status is VerifyStatus.ERROR:
@@ -229,8 +223,9 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.ServiceError` subclasses,
         :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
         """
-        params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
-        await self._call("SetUserMFAPreference", params)
+        await self._call(
+            protocol.set_user_mfa_preference(sms=sms, software_token=software_token, email=email)
+        )
 
     async def get_user_data(self) -> UserData:
         """The user's attributes, enabled factors, preferred factor and legacy MFAOptions.
@@ -244,7 +239,7 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.ProtocolError` (an answer we cannot parse),
         :class:`~cognito_mfa.errors.PoolClosed`.
         """
-        return parse_user_data(await self._call("GetUser", {}))
+        return parse_user_data(await self._call(protocol.get_user()))
 
     async def global_sign_out(self) -> None:
         """Revoke all of the user's tokens everywhere; this user object is unusable after.
@@ -254,7 +249,7 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.ServiceError` subclasses,
         :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
         """
-        await self._call("GlobalSignOut", {})
+        await self._call(protocol.global_sign_out())
 
     # --- legacy, deprecated as in amazon-cognito-identity-js ------------------------------
 
@@ -275,7 +270,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=True)})
+        await self._call(protocol.legacy_settings(enabled=True))
 
     async def disable_mfa(self) -> None:
         """Deprecated: turn SMS MFA off with the legacy SetUserSettings.
@@ -293,7 +288,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=False)})
+        await self._call(protocol.legacy_settings(enabled=False))
 
     async def get_mfa_options(self) -> tuple[MfaOption, ...]:
         """Deprecated: the legacy ``MFAOptions`` (SMS only). Use :meth:`get_user_data`.
@@ -310,8 +305,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        response = await self._call("GetUser", {})
-        return parse_mfa_options(response.get("MFAOptions"))
+        return parse_legacy_mfa_options(await self._call(protocol.get_user()))
 
 
 # --- server side (IAM credentials on the pool) ---------------------------------------------
@@ -337,10 +331,10 @@ async def admin_set_user_mfa_preference(
     :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
     """
     _check_username(username)
-    params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
-    await pool.transport.call(
-        "AdminSetUserMFAPreference", {**params, "UserPoolId": pool.pool_id, "Username": username}
+    call = protocol.admin_set_user_mfa_preference(
+        pool.pool_id, username, sms=sms, software_token=software_token, email=email
     )
+    await pool.transport.call(call.operation, call.params)
 
 
 async def admin_get_user(pool: PoolLike, username: str) -> UserData:
@@ -357,7 +351,5 @@ async def admin_get_user(pool: PoolLike, username: str) -> UserData:
     :class:`~cognito_mfa.errors.PoolClosed`.
     """
     _check_username(username)
-    response = await pool.transport.call(
-        "AdminGetUser", {"UserPoolId": pool.pool_id, "Username": username}
-    )
-    return parse_user_data(response)
+    call = protocol.admin_get_user(pool.pool_id, username)
+    return parse_user_data(await pool.transport.call(call.operation, call.params))
