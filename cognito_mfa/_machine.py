@@ -188,7 +188,8 @@ class FlowMachine:
     """The pure core of one sign-in: its phase and the challenge it stands at.
 
     No I/O, no clock: the driver feeds it events and parsed responses. ``session`` is the
-    Cognito challenge Session (a bearer secret, kept wrapped; not in the repr).
+    Cognito challenge Session (``challenge_session``: a bearer secret, kept wrapped, not in the
+    repr; not the tokens, which the driver keeps).
     """
 
     phase: Phase = Phase.IDLE
@@ -196,7 +197,7 @@ class FlowMachine:
     """The USERNAME to answer with (and to compute SECRET_HASH over)."""
     challenge_name: str | None = None
     challenge_parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
-    session: SecretStr | None = field(default=None, repr=False)
+    challenge_session: SecretStr | None = field(default=None, repr=False)
     step: int = 0
     """Number of the current challenge; bumps with every challenge Cognito sends."""
 
@@ -250,7 +251,7 @@ class FlowMachine:
         """
         if isinstance(step, TokensStep):
             self.receive(Event.TOKENS)
-            self.session = None
+            self.challenge_session = None
             return step
         if step.name in INTERNAL_CHALLENGES:
             self.receive(Event.PASSWORD_VERIFIER)
@@ -265,6 +266,6 @@ class FlowMachine:
             raise UnsupportedChallenge(step.name)
         self.challenge_name = step.name
         self.challenge_parameters = dict(step.parameters)
-        self.session = step.session
+        self.challenge_session = step.session
         self.username = protocol.answer_username(step.parameters, self.username)
         return step

@@ -250,7 +250,7 @@ async def answer_challenges(
                 await _set_up(console, challenge, username)
             case ch.NewPasswordRequiredChallenge():
                 await _new_password(console, challenge)
-    return flow.session
+    return flow.tokens
 
 
 def _describe(challenge: ch.MfaCodeChallenge) -> str:
@@ -447,7 +447,7 @@ async def _cmd_totp_setup(console: Console, args: argparse.Namespace) -> int:
                 software_token=MfaSettings(enabled=True, preferred=True)
             )
         console.say("authenticator app enrolled" + (" and preferred" if args.prefer else ""))
-        _write_back(console, args, user.session, loaded)
+        _write_back(console, args, user.tokens, loaded)
     return EXIT_OK
 
 
@@ -473,7 +473,7 @@ async def _cmd_mfa_preference(console: Console, args: argparse.Namespace) -> int
             sms=settings["sms"], software_token=settings["totp"], email=settings["email"]
         )
         console.say("MFA preference updated")
-        _write_back(console, args, user.session, loaded)
+        _write_back(console, args, user.tokens, loaded)
     return EXIT_OK
 
 
@@ -482,7 +482,7 @@ async def _cmd_mfa_status(console: Console, args: argparse.Namespace) -> int:
         loaded = await _session_for(console, pool, args)
         user = pool.user(loaded)
         data = await user.get_user_data()
-        _write_back(console, args, user.session, loaded)
+        _write_back(console, args, user.tokens, loaded)
     enabled = [factor.value for factor in data.enabled_mfa]
     status = {
         "username": data.username,

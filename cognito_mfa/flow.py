@@ -139,7 +139,7 @@ class AuthFlow:
     nothing is sent until it is iterated. PASSWORD_VERIFIER is answered inside; each other
     challenge is yielded and must be answered (through its methods or :meth:`send_mfa_code` /
     :meth:`send_mfa_selection_answer`) before the loop asks for the next. When the loop ends,
-    :attr:`session` holds the tokens.
+    :attr:`tokens` holds the tokens.
 
     Iterating raises whatever the sign-in raises (NotAuthorized for a wrong password,
     UnsupportedChallenge, ...); after an error the flow is FAILED and a new sign-in is needed,
@@ -192,11 +192,17 @@ class AuthFlow:
         return self._machine.phase is Phase.DONE
 
     @property
-    def session(self) -> CognitoUserSession:
+    def tokens(self) -> CognitoUserSession:
         """The tokens, once signed in. Raises FlowStateError before that."""
         if self._session is None:
             raise FlowStateError(f"not signed in yet (phase {self._machine.phase.value})")
         return self._session
+
+    @property
+    def session(self) -> CognitoUserSession:
+        """Deprecated alias of :attr:`tokens` (the name was ambiguous with the challenge
+        Session a flow holds while it waits)."""
+        return self.tokens
 
     @property
     def state(self) -> FlowState:
@@ -207,7 +213,7 @@ class AuthFlow:
         machine = self._machine
         if machine.phase not in RESUMABLE_PHASES or machine.challenge_name is None:
             raise FlowStateError(f"nothing to resume in phase {machine.phase.value}")
-        if machine.session is None:  # pragma: no cover - receive_auth_step guarantees it
+        if machine.challenge_session is None:  # pragma: no cover - receive_auth_step guarantees it
             raise FlowStateError("the challenge has no session")
         return FlowState(
             pool_id=self._pool.pool_id,
@@ -217,7 +223,7 @@ class AuthFlow:
             challenge_name=machine.challenge_name,
             challenge_parameters=dict(machine.challenge_parameters),
             username=machine.username,
-            session=machine.session,
+            session=machine.challenge_session,
             client_metadata=self._client_metadata,
         )
 
@@ -232,7 +238,7 @@ class AuthFlow:
             username=state.username,
             challenge_name=state.challenge_name,
             challenge_parameters=dict(state.challenge_parameters),
-            session=state.session,
+            challenge_session=state.session,
             step=1,
         )
         try:
@@ -439,7 +445,7 @@ class AuthFlow:
         call = protocol.respond_to_challenge(
             self._pool.app_client,
             name or "",
-            session=machine.session,
+            session=machine.challenge_session,
             username=machine.username,
             responses=responses,
             client_metadata=metadata,
@@ -486,16 +492,18 @@ class AuthFlow:
         machine = self._machine
         self._check_pool()
         machine.send(Event.ASSOCIATE, step=step)
-        assert machine.session is not None
+        assert machine.challenge_session is not None
         try:
-            response = await self._call(protocol.associate_software_token(machine.session))
+            response = await self._call(
+                protocol.associate_software_token(machine.challenge_session)
+            )
             secret, session = protocol.parse_software_token_secret(response)
         except BaseException:
             machine.fail()
             raise
         self._check_still_open()
         if session is not None:
-            machine.session = session
+            machine.challenge_session = session
         machine.receive(Event.ASSOCIATED)
         return secret
 
@@ -511,8 +519,8 @@ class AuthFlow:
         metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
         machine.send(Event.VERIFY, step=step)
-        assert machine.session is not None
-        call = protocol.verify_software_token(machine.session, code, friendly_device_name)
+        assert machine.challenge_session is not None
+        call = protocol.verify_software_token(machine.challenge_session, code, friendly_device_name)
         try:
             response = await self._call(call)
         except (EnableSoftwareTokenMFA, CodeMismatch):
@@ -528,7 +536,7 @@ class AuthFlow:
             machine.fail()
             raise
         if session is not None:
-            machine.session = session
+            machine.challenge_session = session
         if status is not protocol.VerifyStatus.SUCCESS:
             machine.receive(Event.REJECTED)
             raise EnableSoftwareTokenMFA(
@@ -542,7 +550,7 @@ class AuthFlow:
         call = protocol.respond_to_challenge(
             self._pool.app_client,
             name,
-            session=machine.session,
+            session=machine.challenge_session,
             username=machine.username,
             responses={},
             client_metadata=metadata,

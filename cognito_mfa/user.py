@@ -10,7 +10,7 @@ AdminGetUser.
 
 Every user operation is authorised by the session's access token. When Cognito says the
 access token has expired, the session is renewed once through ``pool.refresh`` (the refresh
-token) and the call is repeated; ``user.session`` then holds the new tokens, to be stored by
+token) and the call is repeated; ``user.tokens`` then holds the new tokens, to be stored by
 the caller. When the refresh token itself is expired or revoked, :class:`TokenRevoked` says
 to sign in again.
 
@@ -92,8 +92,13 @@ class CognitoUser:
         return f"<CognitoUser pool_id={self._pool.pool_id!r}>"
 
     @property
+    def tokens(self) -> CognitoUserSession:
+        """The current tokens; replaced after an automatic refresh (store them again then)."""
+        return self._session
+
+    @property
     def session(self) -> CognitoUserSession:
-        """The current tokens; replaced after an automatic refresh (store it again then)."""
+        """Deprecated alias of :attr:`tokens`."""
         return self._session
 
     # --- the one authorised-call path -----------------------------------------------------

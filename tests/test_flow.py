@@ -138,16 +138,17 @@ def test_receive_auth_step_challenge_and_tokens() -> None:
     assert machine.phase is Phase.VERIFYING_PASSWORD
     assert machine.username == "uuid-1"
     assert machine.step == 0
-    machine.receive_auth_step(ChallengeStep("SMS_MFA", SESSION, {}))
+    machine.receive_auth_step(ChallengeStep("SMS_MFA", SecretStr(SESSION), {}))
     assert machine.phase is Phase.CHALLENGED
     assert machine.step == 1
     assert machine.username == "uuid-1"  # kept when the challenge names nobody
-    assert machine.session == SESSION
+    assert machine.challenge_session is not None
+    assert machine.challenge_session.get_secret_value() == SESSION
     assert SESSION not in repr(machine)
     machine.send(Event.ANSWER, step=1)
     machine.receive_auth_step(TokensStep({"IdToken": "i", "AccessToken": "a"}))
     assert machine.phase is Phase.DONE
-    assert machine.session is None
+    assert machine.challenge_session is None
 
 
 def test_mfa_challenge_without_session_is_a_protocol_error() -> None:
