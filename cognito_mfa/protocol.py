@@ -350,6 +350,9 @@ class ChallengeStep:
     parameters: Mapping[str, str] = field(repr=False)
 
 
+# Cognito's challenge names are short upper-case words; a longer one is not a name.
+MAX_CHALLENGE_NAME: Final = 128
+
 # Cognito's SessionType: 20 to 2048 characters. A Session outside that would only fail later,
 # in botocore's validation of the request that sends it back.
 SESSION_MIN_LENGTH: Final = 20
@@ -386,6 +389,9 @@ def parse_auth_response(response: Mapping[str, Any]) -> TokensStep | ChallengeSt
     name = response.get("ChallengeName")
     if not isinstance(name, str) or not name:
         raise ProtocolError("response has neither AuthenticationResult nor ChallengeName")
+    if len(name) > MAX_CHALLENGE_NAME:
+        # the name goes into UnsupportedChallenge's message: keep it a name
+        raise ProtocolError(f"ChallengeName is longer than {MAX_CHALLENGE_NAME} characters")
     if name not in SUPPORTED_CHALLENGES and name not in INTERNAL_CHALLENGES:
         return ChallengeStep(name, None, {})
     session = session_of(response, name)
@@ -403,7 +409,8 @@ def unsupported_challenge_of(answer: object) -> str | None:
     if not isinstance(answer, Mapping) or answer.get("AuthenticationResult"):
         return None
     name = answer.get("ChallengeName")
-    if isinstance(name, str) and name and name not in SUPPORTED_CHALLENGES | INTERNAL_CHALLENGES:
+    known = SUPPORTED_CHALLENGES | INTERNAL_CHALLENGES
+    if isinstance(name, str) and 0 < len(name) <= MAX_CHALLENGE_NAME and name not in known:
         return name
     return None
 

@@ -28,7 +28,7 @@ import pytest
 from aiobotocore.config import AioConfig
 
 from cognito_mfa import cli
-from cognito_mfa.cli import write_private_file
+from cognito_mfa.cli import CliError, write_private_file
 from cognito_mfa.testing import Emulator, EmulatorServer, SeededPool, SeededUser, Seeder
 
 PASSWORD = "Correct-Horse-9"
@@ -60,10 +60,19 @@ def old_file(tmp_path: Path) -> Path:
 
 def test_new_file_is_0600(tmp_path: Path, permissive_umask: None) -> None:
     target = tmp_path / "sub" / "tokens.json"
+    target.parent.mkdir()
     write_private_file(target, '{"a": 1}\n')
     assert target.read_text() == '{"a": 1}\n'
     assert _mode(target) == 0o600
     assert sorted(p.name for p in target.parent.iterdir()) == ["tokens.json"]
+
+
+def test_a_missing_directory_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    # a typo in --tokens-file must not leave directories behind
+    target = tmp_path / "no" / "such" / "tokens.json"
+    with pytest.raises(CliError, match="does not exist"):
+        write_private_file(target, "{}\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_replacing_a_file_makes_it_0600(old_file: Path, permissive_umask: None) -> None:
@@ -132,7 +141,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_file(old_file: Path) -> None:
         f"""
         import os, sys, time
         from pathlib import Path
-        from cognito_mfa.cli import write_private_file
+        from cognito_mfa.cli import CliError, write_private_file
 
         def stall(fd):
             print("writing", flush=True)

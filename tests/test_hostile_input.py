@@ -275,6 +275,12 @@ async def test_unsupported_challenge_whatever_its_parameters(
     assert outcome.challenge_name == "CUSTOM_CHALLENGE"
 
 
+async def test_a_huge_challenge_name_is_not_a_name(cognito: Cognito) -> None:
+    outcome = await _first(cognito, {"ChallengeName": "X" * 100_000})
+    assert type(outcome) is cm.ProtocolError
+    assert len(str(outcome)) < 200
+
+
 def test_parsers_refuse_deep_and_huge_text_directly() -> None:
     for text in (DEEP_LISTS, LONG_NUMBER, DEEP_OBJECTS):
         with pytest.raises(cm.ProtocolError):
