@@ -141,7 +141,7 @@ class Terminal:
         _tmux(self.socket, "kill-session", "-t", self.name)
 
 
-def _seed(server: EmulatorServer) -> SeededPool:
+def _seed(server: EmulatorServer, *, mfa: str = "OPTIONAL") -> SeededPool:
     async def seed() -> SeededPool:
         async with aioboto3.Session().client(
             "cognito-idp",
@@ -151,6 +151,10 @@ def _seed(server: EmulatorServer) -> SeededPool:
             aws_secret_access_key="testing",
         ) as client:
             seeder = Seeder(client, clock=server.emulator.now)
+            if mfa == "ON":  # MFA required and nothing set up: sign-in asks to set up TOTP
+                pool = await seeder.create_pool_and_client(mfa="ON", sms=False, email=False)
+                await seeder.create_user(pool, "frank", PASSWORD)
+                return pool
             pool = await seeder.create_pool_and_client(mfa="OPTIONAL")
             await seeder.create_user(pool, "tia", PASSWORD, totp=True, preferred="TOTP")
             await seeder.create_user(
@@ -174,6 +178,7 @@ PROMPTS = {
     "TOTP code": ("Code from your authenticator app: ", "tia", [PASSWORD]),
     "choice of factor": ("Number: ", "bo", [PASSWORD]),
     "new password": ("New password: ", "gina", ["Temp-Horse-1"]),
+    "TOTP set-up code": ("Code shown by the app: ", "frank", [PASSWORD]),
 }
 
 
@@ -182,7 +187,7 @@ PROMPTS = {
 def test_each_prompt_stops_at_once(
     tmux: str, cognito_server: EmulatorServer, tmp_path: Path, prompt: str, key: str
 ) -> None:
-    pool = _seed(cognito_server)
+    pool = _seed(cognito_server, mfa="ON" if prompt == "TOTP set-up code" else "OPTIONAL")
     text, username, before = PROMPTS[prompt]
     command = [
         sys.executable,
