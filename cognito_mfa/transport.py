@@ -429,9 +429,12 @@ class Transport:
         """Send one Cognito operation; returns the response without ``ResponseMetadata``.
 
         Raises a :class:`~cognito_mfa.errors.ServiceError` subclass for Cognito's errors, a
-        :class:`~cognito_mfa.errors.TransportError` when the network failed, a
-        :class:`~cognito_mfa.errors.ProtocolError` when the answer cannot be parsed, and
-        :class:`~cognito_mfa.errors.PoolClosed` when the transport is not open.
+        :class:`~cognito_mfa.errors.TransportError` when the network failed
+        (:class:`~cognito_mfa.errors.RequestTimeout` too when ``RetryPolicy.deadline`` passed),
+        a :class:`~cognito_mfa.errors.ProtocolError` when the answer cannot be parsed within
+        bounds (too large, too deep, not valid Unicode), and
+        :class:`~cognito_mfa.errors.PoolClosed` when the transport is not open. The answer's
+        dicts are :class:`~cognito_mfa._hidden.HiddenDict` (their ``repr`` shows keys only).
         """
         __tracebackhide__ = True  # keeps passwords, codes and tokens out of pytest's output
         # rebound at once: a traceback recording locals shows this frame's params masked
