@@ -34,9 +34,10 @@ PASSWORD = "Correct-Horse-9"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tmux() -> Iterator[str]:
-    """A private tmux server (its own socket), killed afterwards."""
+    """A private tmux server (its own socket) per test, killed afterwards: a server shared
+    between tests exits when one test closes the last session, under the next one's feet."""
     if shutil.which("tmux") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("tmux is not installed (Debian package: tmux)")
@@ -239,11 +240,15 @@ def _readme_ask() -> str:
 
 READ_ONE_CODE = """
 
+import sys
+
+
 async def main() -> None:
     try:
         code = await ask("Code: ")
     except EOFError:
-        print("input ended")
+        with open(sys.argv[1], "w") as out:
+            out.write("input ended")
         raise SystemExit(1) from None
     print("code", code)
 
@@ -256,7 +261,8 @@ asyncio.run(main())
 def test_the_readme_ask_stops_at_once(tmux: str, tmp_path: Path, key: str) -> None:
     script = tmp_path / "ask.py"
     script.write_text(_readme_ask() + READ_ONE_CODE, encoding="utf-8")
-    terminal = Terminal(tmux, [sys.executable, str(script)], tmp_path)
+    outcome = tmp_path / "outcome.txt"
+    terminal = Terminal(tmux, [sys.executable, str(script), str(outcome)], tmp_path)
     try:
         terminal.wait_for("Code: ")
         time.sleep(0.2)
@@ -267,6 +273,6 @@ def test_the_readme_ask_stops_at_once(tmux: str, tmp_path: Path, key: str) -> No
             assert status in (-2, 130), terminal.screen()
         else:
             assert status == 1, terminal.screen()
-            assert "input ended" in terminal.screen()
+            assert outcome.read_text() == "input ended"  # ask() raised EOFError
     finally:
         terminal.close()
