@@ -744,6 +744,10 @@ second_answers = st.one_of(
                                     "[1, 2]",
                                     "[[]]",
                                     "[" * 2000,
+                                    # issue 11: deep, huge, and the old literal_eval path
+                                    "[" * 50000,
+                                    "-" * 100000 + "1",
+                                    "['SMS_MFA', 'EMAIL_OTP']",
                                 ]
                             ),
                             text,
@@ -753,10 +757,14 @@ second_answers = st.one_of(
                             st.sampled_from(['["userAttributes.name"]', "[", "{}", "[null]"]), text
                         ),
                         "userAttributes": st.one_of(
-                            st.sampled_from(['{"email":"a@b"}', "[]", "{", '{"a": {"b": 1}}']), text
+                            st.sampled_from(
+                                ['{"email":"a@b"}', "[]", "{", '{"a": {"b": 1}}', '{"a":' * 50000]
+                            ),
+                            text,
                         ),
                         "CODE_DELIVERY_DESTINATION": text,
-                        "USERNAME": text,
+                        # lone surrogates included: a name Cognito sends back must be encodable
+                        "USERNAME": any_text,
                     },
                 ),
                 json_values,
