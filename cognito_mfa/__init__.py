@@ -4,9 +4,9 @@
 pool.sign_in(username, password)`` yields typed challenges (:class:`SmsMfaChallenge`,
 :class:`SoftwareTokenMfaChallenge`, :class:`EmailOtpChallenge`,
 :class:`SelectMfaTypeChallenge`, :class:`MfaSetupChallenge`,
-:class:`NewPasswordRequiredChallenge`); ``flow.tokens`` holds the tokens at the end. Errors
-form one tree under :class:`CognitoError`. The Cognito emulator for tests is
-:mod:`cognito_mfa.testing`.
+:class:`NewPasswordRequiredChallenge`); ``flow.tokens`` holds the tokens at the end. A service
+checks the tokens its users present with :class:`TokenVerifier`. Errors form one tree under
+:class:`CognitoError`. The Cognito emulator for tests is :mod:`cognito_mfa.testing`.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from .errors import (
     InvalidSmsRoleAccessPolicy,
     InvalidSmsRoleTrustRelationship,
     InvalidUserPoolConfiguration,
+    JwksUnavailable,
     LimitExceeded,
     MFAMethodNotFound,
     MfaNotSetUp,
@@ -65,16 +66,24 @@ from .errors import (
     ServiceError,
     SessionAlreadyUsed,
     SessionExpired,
+    SigningKeyNotCached,
     SoftwareTokenMFANotFound,
     Throttled,
     TierChangeNotAllowed,
+    TokenClaimMismatch,
+    TokenError,
+    TokenExpired,
+    TokenMalformed,
+    TokenNotYetValid,
     TokenRevoked,
+    TokenSignatureInvalid,
     TooManyFailedAttempts,
     TooManyRequests,
     TransportError,
     Unauthorized,
     UnexpectedLambda,
     UnknownServiceError,
+    UnknownSigningKey,
     UnsupportedChallenge,
     UnsupportedOperation,
     UnsupportedTokenType,
@@ -95,6 +104,7 @@ from .protocol import AuthFlowType
 from .totp import QrSupportMissing, SoftwareTokenSecret
 from .transport import RetryPolicy
 from .user import CognitoUser
+from .verify import JwksCache, TokenVerifier, VerifiedClaims
 
 __all__ = [
     "AliasExists",
@@ -130,6 +140,8 @@ __all__ = [
     "InvalidSmsRoleAccessPolicy",
     "InvalidSmsRoleTrustRelationship",
     "InvalidUserPoolConfiguration",
+    "JwksCache",
+    "JwksUnavailable",
     "LimitExceeded",
     "MFAMethodNotFound",
     "MfaCodeChallenge",
@@ -158,19 +170,28 @@ __all__ = [
     "ServiceError",
     "SessionAlreadyUsed",
     "SessionExpired",
+    "SigningKeyNotCached",
     "SmsMfaChallenge",
     "SoftwareTokenMFANotFound",
     "SoftwareTokenMfaChallenge",
     "SoftwareTokenSecret",
     "Throttled",
     "TierChangeNotAllowed",
+    "TokenClaimMismatch",
+    "TokenError",
+    "TokenExpired",
+    "TokenMalformed",
+    "TokenNotYetValid",
     "TokenRevoked",
+    "TokenSignatureInvalid",
+    "TokenVerifier",
     "TooManyFailedAttempts",
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
     "UnexpectedLambda",
     "UnknownServiceError",
+    "UnknownSigningKey",
     "UnsupportedChallenge",
     "UnsupportedOperation",
     "UnsupportedTokenType",
@@ -184,6 +205,7 @@ __all__ = [
     "UserPool",
     "UserPoolTagging",
     "UsernameExists",
+    "VerifiedClaims",
     "__version__",
 ]
 

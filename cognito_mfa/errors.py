@@ -16,28 +16,41 @@ service model (the ``errors`` lists of the operations this library calls)::
     ├── TransportError                 the request may not have reached Cognito
     │   ├── ConnectionFailed           refused, reset, DNS
     │   └── RequestTimeout             connect or read timed out
-    └── ServiceError                   Cognito answered with an error (code, message, ...)
-        ├── CodeRejected               ask the user for a (new) code
-        │   ├── CodeMismatch, ExpiredCode, EnableSoftwareTokenMFA
-        ├── Throttled                  slow down and retry later
-        │   ├── TooManyRequests, LimitExceeded, TooManyFailedAttempts
-        ├── AuthenticationFailed       the user cannot go on as things are
-        │   ├── NotAuthorized
-        │   │   ├── InvalidSession     a challenge session that is unknown, used or expired
-        │   │   │   ├── SessionExpired, SessionAlreadyUsed
-        │   │   ├── TokenRevoked       the access/refresh token is revoked or expired: sign in again
-        │   │   └── PasswordAttemptsExceeded
-        │   ├── UserNotFound, UserNotConfirmed, PasswordResetRequired
-        ├── MfaNotSetUp                the factor asked for is not set up
-        │   ├── SoftwareTokenMFANotFound, MFAMethodNotFound
-        ├── RequestRejected            the request's values were refused
-        │   ├── InvalidParameter, InvalidPassword, PasswordHistoryPolicyViolation,
-        │   │   AliasExists, UsernameExists, CodeDeliveryFailure, ConcurrentModification, ...
-        ├── ConfigurationError         fix the pool, client, IAM or Lambda configuration
-        │   ├── ResourceNotFound, InvalidUserPoolConfiguration, Forbidden, Unauthorized,
-        │   │   UnsupportedOperation, InvalidSmsRole*, InvalidEmailRole*, *Lambda*, ...
-        ├── InternalError              Cognito's own fault (HTTP 5xx)
-        └── UnknownServiceError        a code this library does not know; ``code`` keeps it
+    ├── ServiceError                   Cognito answered with an error (code, message, ...)
+    │   ├── CodeRejected               ask the user for a (new) code
+    │   │   ├── CodeMismatch, ExpiredCode, EnableSoftwareTokenMFA
+    │   ├── Throttled                  slow down and retry later
+    │   │   ├── TooManyRequests, LimitExceeded, TooManyFailedAttempts
+    │   ├── AuthenticationFailed       the user cannot go on as things are
+    │   │   ├── NotAuthorized
+    │   │   │   ├── InvalidSession     a challenge session that is unknown, used or expired
+    │   │   │   │   ├── SessionExpired, SessionAlreadyUsed
+    │   │   │   ├── TokenRevoked       the access/refresh token is revoked or expired: sign in again
+    │   │   │   └── PasswordAttemptsExceeded
+    │   │   ├── UserNotFound, UserNotConfirmed, PasswordResetRequired
+    │   ├── MfaNotSetUp                the factor asked for is not set up
+    │   │   ├── SoftwareTokenMFANotFound, MFAMethodNotFound
+    │   ├── RequestRejected            the request's values were refused
+    │   │   ├── InvalidParameter, InvalidPassword, PasswordHistoryPolicyViolation,
+    │   │   │   AliasExists, UsernameExists, CodeDeliveryFailure, ConcurrentModification, ...
+    │   ├── ConfigurationError         fix the pool, client, IAM or Lambda configuration
+    │   │   ├── ResourceNotFound, InvalidUserPoolConfiguration, Forbidden, Unauthorized,
+    │   │   │   UnsupportedOperation, InvalidSmsRole*, InvalidEmailRole*, *Lambda*, ...
+    │   ├── InternalError              Cognito's own fault (HTTP 5xx)
+    │   └── UnknownServiceError        a code this library does not know; ``code`` keeps it
+    └── TokenError                     TokenVerifier refused a token (never echoed)
+        ├── TokenMalformed             not a JWT we accept: size, encoding, JSON, header fields
+        ├── TokenSignatureInvalid      not RS256, or the signature does not verify
+        │   └── UnknownSigningKey      no key in the pool's JWKS has the token's ``kid``
+        ├── SigningKeyNotCached        verify_cached: the token's key is not loaded (no I/O done)
+        ├── TokenExpired               ``exp`` (plus the grace) has passed
+        ├── TokenClaimMismatch         a claim is missing or wrong; ``claim`` names it
+        │   └── TokenNotYetValid       ``nbf`` or ``iat`` is in the future (beyond the grace)
+        └── JwksUnavailable            the pool's JWKS could not be fetched or used
+
+The ``TokenError`` family is raised by :class:`cognito_mfa.TokenVerifier`, locally (no Cognito
+call is involved). ``JwksUnavailable`` belongs to it because the token could not be verified;
+a service usually answers it with 503 rather than 401.
 
 Messages never carry a secret: the service's message is kept as Cognito sent it (Cognito does
 not echo codes or passwords), and our own messages name fields, never their values.
@@ -75,6 +88,7 @@ __all__ = [
     "InvalidSmsRoleAccessPolicy",
     "InvalidSmsRoleTrustRelationship",
     "InvalidUserPoolConfiguration",
+    "JwksUnavailable",
     "LimitExceeded",
     "MFAMethodNotFound",
     "MfaNotSetUp",
@@ -92,16 +106,24 @@ __all__ = [
     "ServiceError",
     "SessionAlreadyUsed",
     "SessionExpired",
+    "SigningKeyNotCached",
     "SoftwareTokenMFANotFound",
     "Throttled",
     "TierChangeNotAllowed",
+    "TokenClaimMismatch",
+    "TokenError",
+    "TokenExpired",
+    "TokenMalformed",
+    "TokenNotYetValid",
     "TokenRevoked",
+    "TokenSignatureInvalid",
     "TooManyFailedAttempts",
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
     "UnexpectedLambda",
     "UnknownServiceError",
+    "UnknownSigningKey",
     "UnsupportedChallenge",
     "UnsupportedOperation",
     "UnsupportedTokenType",
@@ -471,3 +493,59 @@ def error_for_code(
     if cls is UnknownServiceError and status is not None and status >= 500:
         cls = InternalError  # an unknown fault is still a server fault, retryable as such
     return cls(message, code=code, operation=operation, request_id=request_id, status=status)
+
+
+# --- token verification (TokenVerifier) ----------------------------------------------------
+
+
+class TokenError(CognitoError):
+    """A token was refused by :class:`~cognito_mfa.TokenVerifier`.
+
+    The message says what failed (a header field, a claim, the signature); it never contains
+    the token or any part of it.
+    """
+
+
+class TokenMalformed(TokenError):
+    """Not a token we accept: too large, not three base64url parts, not JSON objects, or a
+    header that is missing ``kid`` or names its own key source (``jku``, ``x5u``, ``jwk``,
+    ``x5c``) or extensions (``crit``)."""
+
+
+class TokenSignatureInvalid(TokenError):
+    """The header's ``alg`` is not RS256, or the RS256 signature does not verify."""
+
+
+class UnknownSigningKey(TokenSignatureInvalid):
+    """No key of the pool's JWKS has the token's ``kid``, after a refetch (or while refetches
+    wait out the penalty period that follows the last one)."""
+
+
+class SigningKeyNotCached(TokenError):
+    """:meth:`~cognito_mfa.TokenVerifier.verify_cached` does no I/O and the token's key is not
+    loaded: ``await verify(...)`` (which may fetch the JWKS) or ``hydrate()`` first."""
+
+
+class TokenExpired(TokenError):
+    """The token's ``exp`` (plus the verifier's grace) has passed."""
+
+
+class TokenClaimMismatch(TokenError):
+    """A claim is missing, of the wrong type or not what the verifier requires.
+
+    ``claim`` is the claim's name (``iss``, ``token_use``, ``client_id``, ``aud``,
+    ``cognito:groups``, ``scope``, ...; ``custom_check`` for the verifier's own check).
+    """
+
+    def __init__(self, claim: str, problem: str) -> None:
+        super().__init__(f"claim {claim!r}: {problem}")
+        self.claim = claim
+
+
+class TokenNotYetValid(TokenClaimMismatch):
+    """The token's ``nbf`` or ``iat`` lies in the future, beyond the verifier's grace."""
+
+
+class JwksUnavailable(TokenError):
+    """The pool's JWKS could not be fetched (connection, timeout, status), was too large or was
+    not a JWKS with an RSA signing key; also while a failed fetch's penalty period runs."""

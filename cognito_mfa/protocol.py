@@ -13,9 +13,6 @@ developer guide (SECRET_HASH). See ``docs/protocol.md`` §2-§3 and §6.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +24,8 @@ from pydantic import SecretStr, ValidationError
 
 from ._hidden import HiddenDict
 from ._limits import check_tree, loads
+from ._wire_keys import MFA_CODE_KEYS
+from ._wire_keys import secret_hash as _secret_hash
 from .errors import InvalidInput, ProtocolError
 from .models import CognitoUserSession, MfaType, NewDeviceMetadata
 from .preferences import MfaOption, MfaSettings, UserData
@@ -111,11 +110,7 @@ SUPPORTED_CHALLENGES: Final = frozenset(
 # Challenges the flow answers itself; the caller never sees them.
 INTERNAL_CHALLENGES: Final = frozenset({"PASSWORD_VERIFIER"})
 
-_CODE_KEY: Final = {
-    MfaType.SMS_MFA: "SMS_MFA_CODE",
-    MfaType.SOFTWARE_TOKEN_MFA: "SOFTWARE_TOKEN_MFA_CODE",
-    MfaType.EMAIL_OTP: "EMAIL_OTP_CODE",
-}
+_CODE_KEY: Final = {MfaType(name): key for name, key in MFA_CODE_KEYS.items()}
 _USER_ATTRIBUTE_PREFIX: Final = "userAttributes."
 
 
@@ -143,14 +138,9 @@ def secret_hash(username: str, client_id: str, client_secret: str | SecretStr) -
     Raises ProtocolError when ``username`` is not valid Unicode (it comes from Cognito's
     answer); the secret itself was checked when the pool was made.
     """
-    try:
-        message = (username + client_id).encode()
-    except UnicodeEncodeError:
-        raise ProtocolError("the USERNAME to answer with is not valid Unicode") from None
+    check_tree(username, "the USERNAME to answer with")
     key = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
-    return base64.b64encode(
-        hmac.new(key.get_secret_value().encode(), message, hashlib.sha256).digest()
-    ).decode()
+    return _secret_hash(username, client_id, key.get_secret_value())
 
 
 def _reveal(value: str | SecretStr) -> str:

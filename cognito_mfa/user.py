@@ -79,6 +79,14 @@ class CognitoUser:
 
     Get one from ``pool.user(session)``. Methods are coroutines; the pool must be open.
     Several tasks may use one ``CognitoUser`` at once: a token refresh is done once for all.
+
+    Every method may raise, besides the errors it lists itself:
+    :class:`~cognito_mfa.errors.TokenRevoked` (the tokens are revoked or expired and could not
+    be refreshed: sign in again), :class:`~cognito_mfa.errors.NotAuthorized`,
+    :class:`~cognito_mfa.errors.TooManyRequests` and other
+    :class:`~cognito_mfa.errors.ServiceError` subclasses,
+    :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.ProtocolError`
+    (an answer that cannot be used) and :class:`~cognito_mfa.errors.PoolClosed`.
     """
 
     def __init__(self, pool: PoolLike, session: CognitoUserSession) -> None:
@@ -154,15 +162,11 @@ class CognitoUser:
         confirm with :meth:`verify_software_token`. The factor stays off until verified and
         enabled with :meth:`set_user_mfa_preference`.
 
-        Raises: :class:`~cognito_mfa.errors.SoftwareTokenMFANotFound` (TOTP not enabled on the
-        pool), :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`,
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.SoftwareTokenMFANotFound` (TOTP not enabled on the pool),
         :class:`~cognito_mfa.errors.ConcurrentModification`,
-        :class:`~cognito_mfa.errors.InvalidParameter`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`,
-        :class:`~cognito_mfa.errors.ProtocolError` (no usable ``SecretCode`` in the answer),
-        :class:`~cognito_mfa.errors.PoolClosed`.
+        :class:`~cognito_mfa.errors.InvalidParameter`,
+        :class:`~cognito_mfa.errors.ProtocolError` (no usable ``SecretCode`` in the answer).
         """
         response = await self._call(protocol.user_associate_software_token())
         secret, _ = parse_software_token_secret(response)
@@ -176,18 +180,14 @@ class CognitoUser:
         ``code`` is the 6-digit code (a ``str`` or ``SecretStr``); ``friendly_device_name``
         (optional, 1-1024 characters) names the authenticator in the user's settings.
 
-        Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: the code is not 6
-        digits, an empty or too long device name),
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidInput` (before sending: the code is not 6 digits,
+        an empty or too long device name),
         :class:`~cognito_mfa.errors.EnableSoftwareTokenMFA` (a wrong code, or Cognito answered
         ``Status: ERROR``, e.g. clock skew or too many tries),
         :class:`~cognito_mfa.errors.CodeMismatch`,
         :class:`~cognito_mfa.errors.SoftwareTokenMFANotFound` (no associated token),
-        :class:`~cognito_mfa.errors.TooManyRequests`,
-        :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`,
-        :class:`~cognito_mfa.errors.InvalidParameter`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        :class:`~cognito_mfa.errors.InvalidParameter`.
         """
         __tracebackhide__ = True  # keeps the code out of pytest's failure output
         user_code = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
@@ -218,15 +218,12 @@ class CognitoUser:
         Checked before sending: each argument is an :class:`MfaSettings` or ``None``, at
         least one is given and at most one is preferred.
 
-        Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending),
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidInput` (before sending),
         :class:`~cognito_mfa.errors.InvalidParameter` (e.g. enabling TOTP before
         :meth:`verify_software_token` succeeded: ``User does not have delivery config set to
-        turn on SOFTWARE_TOKEN_MFA``), :class:`~cognito_mfa.errors.TokenRevoked` (sign in
-        again), :class:`~cognito_mfa.errors.NotAuthorized`,
-        :class:`~cognito_mfa.errors.PasswordResetRequired`,
-        :class:`~cognito_mfa.errors.UserNotFound`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        turn on SOFTWARE_TOKEN_MFA``), :class:`~cognito_mfa.errors.PasswordResetRequired`,
+        :class:`~cognito_mfa.errors.UserNotFound`.
         """
         await self._call(
             protocol.set_user_mfa_preference(sms=sms, software_token=software_token, email=email)
@@ -235,24 +232,16 @@ class CognitoUser:
     async def get_user_data(self) -> UserData:
         """The user's attributes, enabled factors, preferred factor and legacy MFAOptions.
 
-        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`,
-        :class:`~cognito_mfa.errors.UserNotFound`,
-        :class:`~cognito_mfa.errors.TooManyRequests`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`,
-        :class:`~cognito_mfa.errors.ProtocolError` (an answer we cannot parse),
-        :class:`~cognito_mfa.errors.PoolClosed`.
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.UserNotFound`.
         """
         return parse_user_data(await self._call(protocol.get_user()))
 
     async def global_sign_out(self) -> None:
         """Revoke all of the user's tokens everywhere; this user object is unusable after.
 
-        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (already signed out),
-        :class:`~cognito_mfa.errors.NotAuthorized`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        Raises the class's common errors; :class:`~cognito_mfa.errors.TokenRevoked` when
+        already signed out.
         """
         await self._call(protocol.global_sign_out())
 
@@ -263,11 +252,8 @@ class CognitoUser:
 
         Use ``set_user_mfa_preference(sms=MfaSettings(enabled=True))`` instead.
 
-        Raises: :class:`~cognito_mfa.errors.InvalidParameter` (e.g. no ``phone_number``),
-        :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidParameter` (e.g. no ``phone_number``).
         """
         warnings.warn(
             "enable_mfa() is deprecated: use "
@@ -282,10 +268,7 @@ class CognitoUser:
 
         Use ``set_user_mfa_preference(sms=MfaSettings(enabled=False))`` instead.
 
-        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        Raises only the class's common errors.
         """
         warnings.warn(
             "disable_mfa() is deprecated: use "
@@ -298,11 +281,7 @@ class CognitoUser:
     async def get_mfa_options(self) -> tuple[MfaOption, ...]:
         """Deprecated: the legacy ``MFAOptions`` (SMS only). Use :meth:`get_user_data`.
 
-        Raises: :class:`~cognito_mfa.errors.TokenRevoked` (sign in again),
-        :class:`~cognito_mfa.errors.NotAuthorized`, other
-        :class:`~cognito_mfa.errors.ServiceError` subclasses,
-        :class:`~cognito_mfa.errors.TransportError`,
-        :class:`~cognito_mfa.errors.ProtocolError`, :class:`~cognito_mfa.errors.PoolClosed`.
+        Raises only the class's common errors.
         """
         warnings.warn(
             "get_mfa_options() is deprecated: use get_user_data(), whose mfa_options, "

@@ -12,10 +12,12 @@ accident. What each case gives, and why:
   behaviour is UNCONFIRMED, the emulator refuses reuse by default, ``totp_reuse=True``
   allows it). The refused code leaves the challenge open: the next step's code is accepted.
 * A client clock off by minutes: the SRP proof carries TIMESTAMP from the *client's* clock.
-  Whether Cognito compares it with its own clock is UNCONFIRMED; the emulator checks only its
-  format, so a skewed client signs in, and the token expiry (``expires_at``) is reckoned on
-  the client's clock, which ``is_valid`` must be asked with. A client too slow between the
-  two SRP steps (the emulator's opt-in ``password_verifier_timeout``) gets SessionExpired.
+  The emulator compares it with its own clock within ``timestamp_tolerance`` (15 minutes by
+  default; how tightly Cognito compares is UNCONFIRMED), so a client a few minutes off signs
+  in and one further off is refused as a wrong password; the token expiry (``expires_at``) is
+  reckoned on the client's clock, which ``is_valid`` must be asked with. A client too slow
+  between the two SRP steps (the emulator's opt-in ``password_verifier_timeout``) gets
+  SessionExpired.
 * Tokens: an access token past ``ExpiresIn`` is renewed once behind a user call; an expired
   refresh token is ``TokenRevoked`` (sign in again).
 """
@@ -98,6 +100,7 @@ def _env_fixture(**emulator_options: Any) -> Any:
 env = _env_fixture()
 reusing_env = _env_fixture(totp_reuse=True)
 strict_verifier_env = _env_fixture(password_verifier_timeout=5.0)
+unchecked_clock_env = _env_fixture(timestamp_tolerance=None)
 
 
 async def _sms_sign_in(env: Env, pool: cm.UserPool, user: SeededUser) -> cm.AuthFlow:
@@ -258,7 +261,7 @@ async def test_reuse_is_accepted_when_the_emulator_allows_it(reusing_env: Env) -
 # --- the client's clock -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("skew_minutes", [-15, -3, 3, 15])
+@pytest.mark.parametrize("skew_minutes", [-14, -3, 3, 14])
 async def test_a_skewed_client_clock_signs_in(env: Env, skew_minutes: int) -> None:
     user = await env.seeder.create_user(env.seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])
     skew = timedelta(minutes=skew_minutes)
@@ -274,8 +277,19 @@ async def test_a_skewed_client_clock_signs_in(env: Env, skew_minutes: int) -> No
     assert session.is_valid(env.now()) is (skew_minutes > -60)
 
 
-async def test_timestamp_day_is_not_zero_padded(env: Env) -> None:
-    # Cognito refuses "Wed Jan 02 ..." (wire reference §4); the emulator parses strictly
+@pytest.mark.parametrize("skew_minutes", [-20, 20])
+async def test_a_client_clock_far_off_is_refused(env: Env, skew_minutes: int) -> None:
+    user = await env.seeder.create_user(env.seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])
+    skew = timedelta(minutes=skew_minutes)
+    async with env.pool(clock=lambda: env.now() + skew) as pool:
+        with pytest.raises(cm.NotAuthorized):
+            await anext(aiter(pool.sign_in(user.username, PASSWORD)))
+
+
+async def test_timestamp_day_is_not_zero_padded(unchecked_clock_env: Env) -> None:
+    # Cognito refuses "Wed Jan 02 ..."; the emulator parses strictly (its clock comparison is
+    # off here: the client's clock is years away)
+    env = unchecked_clock_env
     user = await env.seeder.create_user(env.seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])
     async with env.pool(clock=lambda: datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)) as pool:
         assert (await _sms_sign_in(env, pool, user)).done

@@ -97,6 +97,19 @@ PUBLIC = {
     "UnexpectedLambda",
     "UserLambdaValidation",
     "InvalidLambdaResponse",
+    # token verification
+    "TokenVerifier",
+    "VerifiedClaims",
+    "JwksCache",
+    "TokenError",
+    "TokenMalformed",
+    "TokenSignatureInvalid",
+    "UnknownSigningKey",
+    "SigningKeyNotCached",
+    "TokenExpired",
+    "TokenClaimMismatch",
+    "TokenNotYetValid",
+    "JwksUnavailable",
 }
 
 

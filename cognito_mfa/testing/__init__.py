@@ -28,10 +28,10 @@ set-up works against moto or AWS. pytest fixtures (``cognito_emulator``, ``cogni
 a pytest plugin: see :mod:`cognito_mfa.testing.pytest_plugin`.
 """
 
+from ._emulator import Emulator, SentMessage, WireResponse
 from .mock import EMULATOR_ENDPOINT, emulator_router, httpx_client_config, mount
 from .seed import SeededPool, SeededUser, Seeder
 from .server import EmulatorServer, load_emulator, write_state_atomically
-from .service import Emulator, SentMessage, WireResponse
 
 __all__ = [
     "EMULATOR_ENDPOINT",

@@ -1,9 +1,9 @@
-"""The emulator's records: pools, app clients, users, auth sessions, refresh tokens.
+"""The emulator's records: pools, app clients, users, auth sessions, refresh tokens, sign-ins.
 
 Plain mutable dataclasses (the emulator owns them and the fronts serialise calls). Secret
 fields (SRP verifiers, TOTP secrets, one-time codes, session strings, client secrets) are
-``repr=False``. ``*_to_state`` / ``*_from_state`` convert to and from JSON-ready dicts for
-:meth:`Emulator.to_state`; big integers are stored as hex.
+``repr=False``. They are stored by the one generic converter of :mod:`._records` (field
+metadata says what is stored as hex, what is never stored); nothing here converts by hand.
 
 Sources: the CreateUserPool / CreateUserPoolClient / AdminGetUser shapes of the botocore
 ``cognito-idp`` model; password-policy messages as Cognito words them ("Password did not
@@ -13,25 +13,23 @@ conform with policy: Password not long enough").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from ._tokens import SigningKey
+from ._jwt import SigningKey
+from ._records import HEX, keyed_by
 
 __all__ = [
     "FACTORS",
     "AuthSession",
     "Client",
+    "Lockout",
+    "Origin",
     "PasswordPolicy",
     "Pool",
     "RefreshRecord",
+    "SentMessage",
     "SrpState",
     "User",
-    "client_from_state",
-    "client_to_state",
-    "pool_from_state",
-    "pool_to_state",
-    "refresh_from_state",
-    "refresh_to_state",
 ]
 
 # Cognito's order when it lists factors (MFAS_CAN_CHOOSE, UserMFASettingList)
@@ -90,6 +88,36 @@ class PasswordPolicy:
 
 
 @dataclass
+class Lockout:
+    """Failed attempts across sessions and the exponential lockout they earn.
+
+    From the ``after``-th failure in a row the user is locked out for 2^(n-after) seconds after
+    the n-th (at most ``cap``); ``reset`` seconds without a failure start the count afresh;
+    attempts during a lockout are refused unchecked and do not extend it.
+    """
+
+    failures: int = 0
+    last_failure: float = 0.0
+    locked_until: float = 0.0
+
+    def locked(self, now: float) -> bool:
+        return now < self.locked_until
+
+    def fail(self, now: float, *, after: int = 5, cap: float = 900.0, reset: float = 900.0) -> None:
+        if now - self.last_failure >= reset:
+            self.failures = 0
+        self.failures += 1
+        self.last_failure = now
+        if self.failures >= after:
+            exponent = min(self.failures - after, 10)  # 2^10 s is past the cap already
+            self.locked_until = now + min(2.0**exponent, cap)
+
+    def clear(self) -> None:
+        self.failures = 0
+        self.locked_until = 0.0
+
+
+@dataclass
 class User:
     username: str  # the internal name: USER_ID_FOR_SRP
     sub: str
@@ -98,8 +126,8 @@ class User:
     created: float
     modified: float
     enabled: bool = True
-    salt: int = field(default=0, repr=False)
-    verifier: int = field(default=0, repr=False)
+    salt: int = field(default=0, repr=False, metadata=HEX)
+    verifier: int = field(default=0, repr=False, metadata=HEX)
     sms_enabled: bool = False
     totp_enabled: bool = False
     email_enabled: bool = False
@@ -109,12 +137,9 @@ class User:
     totp_friendly_name: str | None = None
     # the last TOTP time step accepted, so a code is not accepted twice (RFC 6238 §5.2)
     totp_last_step: int = -1
-    # wrong MFA codes across sessions (§7.2 lockout): how many, the last one, locked until
-    mfa_failures: int = 0
-    mfa_last_failure: float = 0.0
-    mfa_locked_until: float = 0.0
-    # origin_jti -> revoked? (one per sign-in: its refresh token and access tokens)
-    origins: dict[str, bool] = field(default_factory=dict)
+    # wrong MFA codes and wrong passwords across sessions: each earns its own lockout
+    mfa_lockout: Lockout = field(default_factory=Lockout)
+    password_lockout: Lockout = field(default_factory=Lockout)
 
     def enabled_factors(self) -> list[str]:
         flags = {
@@ -142,6 +167,16 @@ class Client:
     )
     created: float = 0.0
     modified: float = 0.0
+    # RevokeToken works only while this is on (EnableTokenRevocation, on by default)
+    token_revocation: bool = True
+    # RefreshTokenRotation: GetTokensFromRefreshToken returns a new refresh token and the old
+    # one stops working after the grace period
+    rotation: bool = False
+    rotation_grace_seconds: int = 0
+
+    @staticmethod
+    def default_flows() -> list[str]:
+        return list(DEFAULT_FLOWS)
 
     def allows(self, flow: str) -> bool:
         """Whether ExplicitAuthFlows lets this client start ``flow``."""
@@ -178,8 +213,10 @@ class Pool:
     alias_attributes: list[str] = field(default_factory=list)
     auto_verified: list[str] = field(default_factory=list)
     required_attributes: list[str] = field(default_factory=list)
-    users: dict[str, User] = field(default_factory=dict)
-    clients: dict[str, Client] = field(default_factory=dict)
+    # DeviceConfiguration as given (stored and echoed; devices are not emulated yet)
+    device_configuration: dict[str, bool] | None = None
+    users: dict[str, User] = field(default_factory=dict, metadata=keyed_by("username"))
+    clients: dict[str, Client] = field(default_factory=dict, metadata=keyed_by("id"))
 
     @property
     def pool_name(self) -> str:
@@ -238,178 +275,52 @@ class AuthSession:
 
 @dataclass
 class RefreshRecord:
-    pool_id: str
-    client_id: str
-    username: str
+    """A refresh token, kept by the digest of the token (never the token itself).
+
+    Whose it is (pool, app client, user) is its sign-in's: :class:`Origin`.
+    """
+
+    digest: str
     origin_jti: str
     expires: float
     auth_time: int
+    # refresh-token rotation replaced it: refused from this moment (the end of the grace)
+    retired_at: float | None = None
 
 
-# --- state conversion -------------------------------------------------------------------------
+@dataclass
+class Origin:
+    """One sign-in: its refresh tokens and every access token issued from them share it.
+
+    ``expires`` is the latest expiry of any token of the sign-in; after it the record serves
+    no purpose and is pruned.
+    """
+
+    jti: str
+    pool_id: str
+    client_id: str
+    username: str
+    expires: float
+    revoked: bool = False
 
 
-def _user_to_state(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "sub": user.sub,
-        "attributes": dict(user.attributes),
-        "status": user.status,
-        "created": user.created,
-        "modified": user.modified,
-        "enabled": user.enabled,
-        "salt": format(user.salt, "x"),
-        "verifier": format(user.verifier, "x"),
-        "sms_enabled": user.sms_enabled,
-        "totp_enabled": user.totp_enabled,
-        "email_enabled": user.email_enabled,
-        "preferred": user.preferred,
-        "totp_secret": user.totp_secret,
-        "totp_pending": user.totp_pending,
-        "totp_friendly_name": user.totp_friendly_name,
-        "totp_last_step": user.totp_last_step,
-        "mfa_failures": user.mfa_failures,
-        "mfa_last_failure": user.mfa_last_failure,
-        "mfa_locked_until": user.mfa_locked_until,
-        "origins": dict(user.origins),
-    }
+@dataclass(frozen=True)
+class SentMessage:
+    """An SMS or email the emulator "sent"; the code is the test's to read."""
 
+    pool_id: str
+    username: str
+    medium: Literal["SMS", "EMAIL"]
+    destination: str
+    code: str = field(repr=False)
+    sent_at: float
 
-def _user_from_state(data: dict[str, Any]) -> User:
-    return User(
-        username=data["username"],
-        sub=data["sub"],
-        attributes=dict(data["attributes"]),
-        status=data["status"],
-        created=float(data["created"]),
-        modified=float(data["modified"]),
-        enabled=bool(data["enabled"]),
-        salt=int(data["salt"], 16),
-        verifier=int(data["verifier"], 16),
-        sms_enabled=bool(data["sms_enabled"]),
-        totp_enabled=bool(data["totp_enabled"]),
-        email_enabled=bool(data["email_enabled"]),
-        preferred=data.get("preferred"),
-        totp_secret=data.get("totp_secret"),
-        totp_pending=data.get("totp_pending"),
-        totp_friendly_name=data.get("totp_friendly_name"),
-        totp_last_step=int(data.get("totp_last_step", -1)),
-        mfa_failures=int(data.get("mfa_failures", 0)),
-        mfa_last_failure=float(data.get("mfa_last_failure", 0.0)),
-        mfa_locked_until=float(data.get("mfa_locked_until", 0.0)),
-        origins={str(k): bool(v) for k, v in data.get("origins", {}).items()},
-    )
-
-
-def client_to_state(client: Client) -> dict[str, Any]:
-    return {
-        "id": client.id,
-        "pool_id": client.pool_id,
-        "name": client.name,
-        "secret": client.secret,
-        "flows": list(client.flows),
-        "explicit_flows_given": client.explicit_flows_given,
-        "session_validity_minutes": client.session_validity_minutes,
-        "access_validity_seconds": client.access_validity_seconds,
-        "id_validity_seconds": client.id_validity_seconds,
-        "refresh_validity_seconds": client.refresh_validity_seconds,
-        "token_units": dict(client.token_units),
-        "created": client.created,
-        "modified": client.modified,
-    }
-
-
-def client_from_state(data: dict[str, Any]) -> Client:
-    return Client(
-        id=data["id"],
-        pool_id=data["pool_id"],
-        name=data["name"],
-        secret=data.get("secret"),
-        flows=list(data["flows"]),
-        explicit_flows_given=bool(data.get("explicit_flows_given", False)),
-        session_validity_minutes=int(data["session_validity_minutes"]),
-        access_validity_seconds=int(data["access_validity_seconds"]),
-        id_validity_seconds=int(data["id_validity_seconds"]),
-        refresh_validity_seconds=int(data["refresh_validity_seconds"]),
-        token_units=dict(data.get("token_units", {})),
-        created=float(data["created"]),
-        modified=float(data["modified"]),
-    )
-
-
-def pool_to_state(pool: Pool) -> dict[str, Any]:
-    return {
-        "id": pool.id,
-        "name": pool.name,
-        "created": pool.created,
-        "modified": pool.modified,
-        "kid": pool.key.kid,
-        # made at first use (a token or the JWKS); until then nothing depends on it
-        "key_pem": pool.key.pem,
-        "mfa": pool.mfa,
-        "sms_mfa": pool.sms_mfa,
-        "sms_message": pool.sms_message,
-        "totp_mfa": pool.totp_mfa,
-        "email_mfa": pool.email_mfa,
-        "email_message": pool.email_message,
-        "email_subject": pool.email_subject,
-        "policy": pool.policy.to_wire(),
-        "username_attributes": list(pool.username_attributes),
-        "alias_attributes": list(pool.alias_attributes),
-        "auto_verified": list(pool.auto_verified),
-        "required_attributes": list(pool.required_attributes),
-        "users": [_user_to_state(user) for user in pool.users.values()],
-        "clients": [client_to_state(client) for client in pool.clients.values()],
-    }
-
-
-def pool_from_state(data: dict[str, Any]) -> Pool:
-    pool = Pool(
-        id=data["id"],
-        name=data["name"],
-        created=float(data["created"]),
-        modified=float(data["modified"]),
-        key=SigningKey(kid=data["kid"], pem=data["key_pem"]),
-        mfa=data["mfa"],
-        sms_mfa=bool(data["sms_mfa"]),
-        sms_message=data.get("sms_message"),
-        totp_mfa=bool(data["totp_mfa"]),
-        email_mfa=bool(data["email_mfa"]),
-        email_message=data.get("email_message"),
-        email_subject=data.get("email_subject"),
-        policy=PasswordPolicy.from_wire(data["policy"]),
-        username_attributes=list(data["username_attributes"]),
-        alias_attributes=list(data["alias_attributes"]),
-        auto_verified=list(data["auto_verified"]),
-        required_attributes=list(data["required_attributes"]),
-    )
-    for user_data in data["users"]:
-        user = _user_from_state(user_data)
-        pool.users[user.username] = user
-    for client_data in data["clients"]:
-        client = client_from_state(client_data)
-        pool.clients[client.id] = client
-    return pool
-
-
-def refresh_to_state(key: str, record: RefreshRecord) -> dict[str, Any]:
-    return {
-        "key": key,
-        "pool_id": record.pool_id,
-        "client_id": record.client_id,
-        "username": record.username,
-        "origin_jti": record.origin_jti,
-        "expires": record.expires,
-        "auth_time": record.auth_time,
-    }
-
-
-def refresh_from_state(data: dict[str, Any]) -> tuple[str, RefreshRecord]:
-    return data["key"], RefreshRecord(
-        pool_id=data["pool_id"],
-        client_id=data["client_id"],
-        username=data["username"],
-        origin_jti=data["origin_jti"],
-        expires=float(data["expires"]),
-        auth_time=int(data["auth_time"]),
-    )
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pool_id": self.pool_id,
+            "username": self.username,
+            "medium": self.medium,
+            "destination": self.destination,
+            "code": self.code,
+            "sent_at": self.sent_at,
+        }

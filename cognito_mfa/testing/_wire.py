@@ -319,6 +319,32 @@ _MFA_OPTIONS = Member(
     },
 )
 _UNIT = Member("string", enum=("seconds", "minutes", "hours", "days"))
+_CLIENT_SECRET = Member("string", min_len=1, max_len=64, pattern=r"[\w+]+")
+_DEVICE_CONFIGURATION = Member(
+    "struct",
+    members={
+        "ChallengeRequiredOnNewDevice": Member("boolean"),
+        "DeviceOnlyRememberedOnUserPrompt": Member("boolean"),
+    },
+)
+_CLIENT_SETTINGS = {
+    "ExplicitAuthFlows": Member("string_list", enum=_FLOW_NAMES),
+    "AuthSessionValidity": Member("integer", min_value=3, max_value=15),
+    "RefreshTokenValidity": Member("integer", min_value=0, max_value=315360000),
+    "AccessTokenValidity": Member("integer", min_value=1, max_value=86400),
+    "IdTokenValidity": Member("integer", min_value=1, max_value=86400),
+    "TokenValidityUnits": Member(
+        "struct", members={"AccessToken": _UNIT, "IdToken": _UNIT, "RefreshToken": _UNIT}
+    ),
+    "EnableTokenRevocation": Member("boolean"),
+    "RefreshTokenRotation": Member(
+        "struct",
+        members={
+            "Feature": Member("string", required=True, enum=("ENABLED", "DISABLED")),
+            "RetryGracePeriodSeconds": Member("integer", min_value=0, max_value=60),
+        },
+    ),
+}
 
 _AUTH_START = {
     "AuthFlow": Member("string", required=True, enum=_AUTH_FLOWS),
@@ -427,6 +453,7 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "SmsAuthenticationMessage": Member("string", min_len=6, max_len=140),
         "SmsConfiguration": Member("struct"),
         "EmailConfiguration": Member("struct"),
+        "DeviceConfiguration": _DEVICE_CONFIGURATION,
         "UserPoolTags": _MAP,
     },
     "DescribeUserPool": {"UserPoolId": _POOL_ID},
@@ -435,14 +462,13 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "UserPoolId": _POOL_ID,
         "ClientName": Member("string", required=True, min_len=1, max_len=128),
         "GenerateSecret": Member("boolean"),
-        "ExplicitAuthFlows": Member("string_list", enum=_FLOW_NAMES),
-        "AuthSessionValidity": Member("integer", min_value=3, max_value=15),
-        "RefreshTokenValidity": Member("integer", min_value=0, max_value=315360000),
-        "AccessTokenValidity": Member("integer", min_value=1, max_value=86400),
-        "IdTokenValidity": Member("integer", min_value=1, max_value=86400),
-        "TokenValidityUnits": Member(
-            "struct", members={"AccessToken": _UNIT, "IdToken": _UNIT, "RefreshToken": _UNIT}
-        ),
+        **_CLIENT_SETTINGS,
+    },
+    "UpdateUserPoolClient": {
+        "UserPoolId": _POOL_ID,
+        "ClientId": _CLIENT_ID,
+        "ClientName": Member("string", min_len=1, max_len=128),
+        **_CLIENT_SETTINGS,
     },
     "DescribeUserPoolClient": {"UserPoolId": _POOL_ID, "ClientId": _CLIENT_ID},
     "SetUserPoolMfaConfig": {
@@ -465,6 +491,18 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
     },
     "GetUserPoolMfaConfig": {"UserPoolId": _POOL_ID},
+    "RevokeToken": {
+        "Token": Member("string", required=True, pattern=_TOKEN_PATTERN),
+        "ClientId": _CLIENT_ID,
+        "ClientSecret": _CLIENT_SECRET,
+    },
+    "GetTokensFromRefreshToken": {
+        "RefreshToken": Member("string", required=True, pattern=_TOKEN_PATTERN),
+        "ClientId": _CLIENT_ID,
+        "ClientSecret": _CLIENT_SECRET,
+        "DeviceKey": Member("string", min_len=1, max_len=55, pattern=r"[\w-]+_[0-9a-f-]+"),
+        "ClientMetadata": _MAP,
+    },
 }
 
 # Operations that need SigV4 (the model's non-"noAuth" operations among those served here).
@@ -478,6 +516,7 @@ SIGNED_OPERATIONS: Final = frozenset(
         "DescribeUserPool",
         "DeleteUserPool",
         "CreateUserPoolClient",
+        "UpdateUserPoolClient",
         "DescribeUserPoolClient",
         "SetUserPoolMfaConfig",
         "GetUserPoolMfaConfig",

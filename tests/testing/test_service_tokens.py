@@ -285,9 +285,9 @@ def test_secrets_stay_out_of_reprs(h: Harness) -> None:
     assert secret is not None
     h.user(pool_id, "alice", phone_number="+15555551234")
     step = h.password_auth(client_id, "alice", SECRET_HASH=secret_hash(secret, "alice", client_id))
-    pool = h.emu._pools[pool_id]
+    pool = h.emu._model.pools[pool_id]
     user = pool.users["alice"]
-    session = h.emu._sessions[step["Session"]]
+    session = h.emu._model.sessions[step["Session"]]
     text = repr(pool) + repr(session) + repr(h.emu.messages)
     for value in (secret, step["Session"], h.emu.last_code("alice"), format(user.verifier, "x")):
         assert value not in text

@@ -1,0 +1,171 @@
+"""The pools family: user pools, their app clients and their MFA configuration.
+
+Operations: CreateUserPool, DescribeUserPool, DeleteUserPool, CreateUserPoolClient,
+UpdateUserPoolClient, DescribeUserPoolClient, SetUserPoolMfaConfig, GetUserPoolMfaConfig.
+
+Sources: the API reference pages of these operations and the botocore ``cognito-idp`` model
+(defaults: 1-hour access and id tokens, 30-day refresh tokens, 3-minute auth sessions;
+UpdateUserPoolClient resets every setting it is not given to its default, as its page warns).
+``DeviceConfiguration`` is stored and echoed; remembered devices are not emulated yet.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Final
+
+from . import _codes
+from ._jwt import SigningKey
+from ._model import Client, PasswordPolicy, Pool
+from ._shapes import UNIT_SECONDS, client_shape, mfa_config_shape, pool_shape
+from ._state import Model
+from ._wire import invalid
+
+__all__ = ["HANDLERS"]
+
+
+def create_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("UsernameAttributes") and data.get("AliasAttributes"):
+        raise invalid("Only one of UsernameAttributes or AliasAttributes can be specified.")
+    message = data.get("SmsAuthenticationMessage")
+    if message is not None and "{####}" not in message:
+        raise invalid("SmsAuthenticationMessage must contain {####}")
+    now = model.now()
+    pool_id = _codes.pool_id(model.random, model.settings.region)
+    while pool_id in model.pools:
+        pool_id = _codes.pool_id(model.random, model.settings.region)
+    mfa = data.get("MfaConfiguration", "OFF")
+    devices = data.get("DeviceConfiguration")
+    pool = Pool(
+        id=pool_id,
+        name=data["PoolName"],
+        created=now,
+        modified=now,
+        key=SigningKey(kid=base64.b64encode(model.random(32)).decode()),
+        mfa=mfa,
+        # CreateUserPool can only configure SMS as a factor; TOTP and email MFA are turned
+        # on with SetUserPoolMfaConfig
+        sms_mfa=mfa != "OFF",
+        sms_message=message,
+        policy=PasswordPolicy.from_wire(data.get("Policies", {}).get("PasswordPolicy", {})),
+        username_attributes=list(data.get("UsernameAttributes", [])),
+        alias_attributes=list(data.get("AliasAttributes", [])),
+        auto_verified=list(data.get("AutoVerifiedAttributes", [])),
+        required_attributes=[
+            item["Name"]
+            for item in data.get("Schema", [])
+            if item.get("Required") and "Name" in item
+        ],
+        device_configuration=dict(devices) if devices is not None else None,
+    )
+    model.add_pool(pool)
+    return {"UserPool": pool_shape(pool, model.settings.region)}
+
+
+def describe_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    return {"UserPool": pool_shape(model.pool(data["UserPoolId"]), model.settings.region)}
+
+
+def delete_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    model.drop_pool(model.pool(data["UserPoolId"]))
+    return {}
+
+
+def _configure_client(client: Client, data: dict[str, Any]) -> None:
+    """Apply CreateUserPoolClient / UpdateUserPoolClient settings; absent ones get defaults."""
+    units = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
+    units.update(data.get("TokenValidityUnits", {}))
+    access = data.get("AccessTokenValidity")
+    id_valid = data.get("IdTokenValidity")
+    refresh = data.get("RefreshTokenValidity")
+    client.session_validity_minutes = data.get("AuthSessionValidity", 3)
+    client.access_validity_seconds = (
+        3600 if access is None else access * UNIT_SECONDS[units["AccessToken"]]
+    )
+    client.id_validity_seconds = (
+        3600 if id_valid is None else id_valid * UNIT_SECONDS[units["IdToken"]]
+    )
+    # 0 means the default too (the RefreshTokenValidity documentation)
+    client.refresh_validity_seconds = (
+        30 * 86400 if not refresh else refresh * UNIT_SECONDS[units["RefreshToken"]]
+    )
+    client.token_units = units
+    client.explicit_flows_given = "ExplicitAuthFlows" in data
+    client.flows = list(data.get("ExplicitAuthFlows", Client.default_flows()))
+    client.token_revocation = data.get("EnableTokenRevocation", True)
+    rotation = data.get("RefreshTokenRotation", {})
+    client.rotation = rotation.get("Feature") == "ENABLED"
+    client.rotation_grace_seconds = rotation.get("RetryGracePeriodSeconds", 0)
+
+
+def create_user_pool_client(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    pool = model.pool(data["UserPoolId"])
+    now = model.now()
+    client = Client(
+        id=_codes.client_id(model.random),
+        pool_id=pool.id,
+        name=data["ClientName"],
+        secret=_codes.client_secret(model.random) if data.get("GenerateSecret") else None,
+        created=now,
+        modified=now,
+    )
+    _configure_client(client, data)
+    model.add_client(pool, client)
+    return {"UserPoolClient": client_shape(client)}
+
+
+def update_user_pool_client(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    _, client = model.client(data["ClientId"], data["UserPoolId"])
+    _configure_client(client, data)
+    if "ClientName" in data:
+        client.name = data["ClientName"]
+    client.modified = model.now()
+    return {"UserPoolClient": client_shape(client)}
+
+
+def describe_user_pool_client(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    _, client = model.client(data["ClientId"], data["UserPoolId"])
+    return {"UserPoolClient": client_shape(client)}
+
+
+def set_user_pool_mfa_config(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    pool = model.pool(data["UserPoolId"])
+    mfa = data.get("MfaConfiguration", pool.mfa)
+    # UNCONFIRMED: the call replaces the factor configuration, so an absent block turns
+    # that factor off (as the console's single "save" does)
+    sms_block = data.get("SmsMfaConfiguration")
+    email_block = data.get("EmailMfaConfiguration")
+    totp = bool(data.get("SoftwareTokenMfaConfiguration", {}).get("Enabled", False))
+    if mfa != "OFF" and sms_block is None and not totp and email_block is None:
+        raise invalid(
+            "Invalid MFA configuration given, can't disable all MFAs with a required or "
+            "optional configuration."
+        )
+    for block, key in ((sms_block, "SmsAuthenticationMessage"), (email_block, "Message")):
+        if block is not None and key in block and "{####}" not in block[key]:
+            raise invalid(f"{key} must contain {{####}}")
+    pool.mfa = mfa
+    pool.sms_mfa = sms_block is not None
+    pool.sms_message = (sms_block or {}).get("SmsAuthenticationMessage", pool.sms_message)
+    pool.totp_mfa = totp
+    pool.email_mfa = email_block is not None
+    pool.email_message = (email_block or {}).get("Message")
+    pool.email_subject = (email_block or {}).get("Subject")
+    pool.modified = model.now()
+    return mfa_config_shape(pool)
+
+
+def get_user_pool_mfa_config(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    return mfa_config_shape(model.pool(data["UserPoolId"]))
+
+
+HANDLERS: Final = {
+    "CreateUserPool": create_user_pool,
+    "DescribeUserPool": describe_user_pool,
+    "DeleteUserPool": delete_user_pool,
+    "CreateUserPoolClient": create_user_pool_client,
+    "UpdateUserPoolClient": update_user_pool_client,
+    "DescribeUserPoolClient": describe_user_pool_client,
+    "SetUserPoolMfaConfig": set_user_pool_mfa_config,
+    "GetUserPoolMfaConfig": get_user_pool_mfa_config,
+}
