@@ -4,7 +4,7 @@
 pool.sign_in(username, password)`` yields typed challenges (:class:`SmsMfaChallenge`,
 :class:`SoftwareTokenMfaChallenge`, :class:`EmailOtpChallenge`,
 :class:`SelectMfaTypeChallenge`, :class:`MfaSetupChallenge`,
-:class:`NewPasswordRequiredChallenge`); ``flow.session`` holds the tokens at the end. A service
+:class:`NewPasswordRequiredChallenge`); ``flow.tokens`` holds the tokens at the end. A service
 checks the tokens its users present with :class:`TokenVerifier`. Errors form one tree under
 :class:`CognitoError`. The Cognito emulator for tests is :mod:`cognito_mfa.testing`.
 """

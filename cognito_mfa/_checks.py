@@ -56,17 +56,33 @@ def check_secret(value: object, what: str) -> SecretStr:
     """A password given as ``str`` or :class:`~pydantic.SecretStr`, checked as
     :func:`check_text` and returned as a ``SecretStr``."""
     __tracebackhide__ = True  # keeps secrets out of pytest's failure output
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    return SecretStr(check_text(text, what))
+    if isinstance(value, str):
+        value = SecretStr(value)  # wrapped first: no frame below holds it in clear
+    if not isinstance(value, SecretStr) or not value.get_secret_value():
+        raise InvalidInput(f"{what} must be a non-empty string")
+    if not value.get_secret_value().isascii():
+        try:
+            value.get_secret_value().encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{what} must be valid Unicode text (no lone surrogates)") from None
+    return value
 
 
-def check_code(code: object, length: int) -> str:
-    """``code`` (a ``str`` or :class:`~pydantic.SecretStr`) if it is exactly ``length`` ASCII
-    digits, unwrapped; else InvalidInput (the value is not echoed)."""
+def check_code(code: object, length: int) -> SecretStr:
+    """``code`` (a ``str`` or :class:`~pydantic.SecretStr`) as a ``SecretStr`` if it is exactly
+    ``length`` ASCII digits; else InvalidInput (the value is not echoed).
+
+    The value stays wrapped here and in what it returns: a traceback that records local
+    variables must not show a code.
+    """
     __tracebackhide__ = True  # keeps secrets out of pytest's failure output
-    if isinstance(code, SecretStr):
-        code = code.get_secret_value()
-    if not isinstance(code, str) or len(code) != length or not _DIGITS.fullmatch(code):
+    if isinstance(code, str):
+        code = SecretStr(code)
+    if (
+        not isinstance(code, SecretStr)
+        or len(code.get_secret_value()) != length
+        or not _DIGITS.fullmatch(code.get_secret_value())
+    ):
         raise InvalidInput(f"the code must be exactly {length} digits")
     return code
 

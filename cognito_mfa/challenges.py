@@ -1,20 +1,21 @@
 """The challenges a sign-in can hand to the caller, as frozen pydantic models.
 
 One model per challenge Cognito may answer a first factor with (RespondToAuthChallenge API
-reference; ``reference/cognito-wire.md`` §3.1): ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``,
+reference; ``docs/protocol.md`` §3.1): ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``,
 ``EMAIL_OTP``, ``SELECT_MFA_TYPE``, ``MFA_SETUP`` and ``NEW_PASSWORD_REQUIRED``. They form the
 discriminated union :data:`Challenge` on ``challenge_name``.
 
 A challenge carries the useful parameters, parsed (masked delivery destination, the factors on
-offer, required attributes), and answer methods that go through the :class:`~cognito_mfa.AuthFlow`
-that produced it. The challenge session never lives on the model, so it cannot leak through a
-repr or a ``model_dump``; it stays in the flow (and in ``flow.state`` when saved).
+offer, required attributes), and answer methods that go through the :class:`ChallengeDriver`
+of the :class:`~cognito_mfa.AuthFlow` that produced it. The challenge session never lives on
+the model, so it cannot leak through a repr or a ``model_dump``; it stays in the flow (and in
+``flow.state`` when saved).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
@@ -26,17 +27,19 @@ from .protocol import (
     mfa_setup_email_responses,
     new_password_responses,
     parse_code_delivery,
-    parse_mfa_list,
+    parse_friendly_device_name,
+    parse_mfas_can_choose,
+    parse_mfas_can_setup,
     parse_new_password_required,
     select_mfa_type_responses,
 )
 
 if TYPE_CHECKING:
-    from .flow import AuthFlow
     from .totp import SoftwareTokenSecret
 
 __all__ = [
     "Challenge",
+    "ChallengeDriver",
     "EmailOtpChallenge",
     "MfaCodeChallenge",
     "MfaSetupChallenge",
@@ -49,23 +52,57 @@ __all__ = [
 ]
 
 
+class ChallengeDriver(Protocol):
+    """What a challenge model answers through: the driver of the flow that produced it.
+
+    ``step`` names the challenge answered; the driver refuses (FlowStateError) an answer to a
+    challenge that is no longer current. Implemented by :mod:`cognito_mfa.flow`; the models
+    never reach into the flow itself.
+    """
+
+    async def respond(
+        self, step: int, responses: Mapping[str, str], client_metadata: Mapping[str, str] | None
+    ) -> None:
+        """Answer the challenge with these ChallengeResponses (built by the protocol module)."""
+        ...
+
+    async def associate_software_token(self, step: int) -> SoftwareTokenSecret:
+        """AssociateSoftwareToken with the challenge's session (MFA_SETUP)."""
+        ...
+
+    async def verify_software_token(
+        self,
+        step: int,
+        code: SecretStr,
+        friendly_device_name: str | None,
+        client_metadata: Mapping[str, str] | None,
+    ) -> None:
+        """VerifySoftwareToken, then answer MFA_SETUP with the session it returned."""
+        ...
+
+
 class _ChallengeBase(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     username: str
     """The name Cognito knows the user by (sent back as USERNAME), not the alias typed."""
 
-    _flow: AuthFlow | None = PrivateAttr(default=None)
+    _driver: ChallengeDriver | None = PrivateAttr(default=None)
     _step: int = PrivateAttr(default=0)
 
-    def _bind(self, flow: AuthFlow, step: int) -> None:
-        self._flow = flow
+    def bind(self, driver: ChallengeDriver, step: int) -> None:
+        """Attach the model to the driver of its flow, as challenge number ``step``.
+
+        Called by the flow that builds the model; a model built by hand has no driver and its
+        answer methods raise FlowStateError.
+        """
+        self._driver = driver
         self._step = step
 
-    def _require_flow(self) -> AuthFlow:
-        if self._flow is None:
+    def _require_driver(self) -> ChallengeDriver:
+        if self._driver is None:
             raise FlowStateError("this challenge is not attached to a sign-in flow")
-        return self._flow
+        return self._driver
 
     @property
     def step(self) -> int:
@@ -96,7 +133,7 @@ class MfaCodeChallenge(_ChallengeBase):
         """
         __tracebackhide__ = True  # keeps the code out of pytest's failure output
         checked = check_code(code, self.code_length)
-        await self._require_flow()._answer(
+        await self._require_driver().respond(
             self.step, mfa_code_responses(self.mfa_type, checked), client_metadata
         )
 
@@ -146,7 +183,7 @@ class SelectMfaTypeChallenge(_ChallengeBase):
         chosen = MfaType.parse(mfa_type)
         if chosen not in self.options:
             raise FlowStateError(f"{chosen.value} was not offered by this challenge")
-        await self._require_flow()._answer(
+        await self._require_driver().respond(
             self.step, select_mfa_type_responses(chosen), client_metadata
         )
 
@@ -174,7 +211,7 @@ class MfaSetupChallenge(_ChallengeBase):
         SoftwareTokenMFANotFound (TOTP disabled for the pool), other service/transport errors.
         """
         self._require_option(MfaType.SOFTWARE_TOKEN_MFA)
-        return await self._require_flow()._associate(self.step)
+        return await self._require_driver().associate_software_token(self.step)
 
     async def verify_software_token(
         self,
@@ -197,7 +234,7 @@ class MfaSetupChallenge(_ChallengeBase):
         checked = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
         if friendly_device_name is not None:
             check_device_name(friendly_device_name)
-        await self._require_flow()._verify(
+        await self._require_driver().verify_software_token(
             self.step, checked, friendly_device_name, client_metadata
         )
 
@@ -213,7 +250,7 @@ class MfaSetupChallenge(_ChallengeBase):
             raise InvalidInput("email must be an email address")
         check_text(email, "email")
         self._require_option(MfaType.EMAIL_OTP)
-        await self._require_flow()._answer(
+        await self._require_driver().respond(
             self.step, mfa_setup_email_responses(email), client_metadata
         )
 
@@ -254,8 +291,8 @@ class NewPasswordRequiredChallenge(_ChallengeBase):
         ]
         if missing:
             raise InvalidInput(f"required attributes missing: {', '.join(missing)}")
-        await self._require_flow()._answer(
-            self.step, new_password_responses(password.get_secret_value(), given), client_metadata
+        await self._require_driver().respond(
+            self.step, new_password_responses(password, given), client_metadata
         )
 
 
@@ -284,17 +321,15 @@ def build_challenge(name: str, parameters: Mapping[str, str], username: str) -> 
         return SmsMfaChallenge(destination=destination, delivery_medium=medium, **common)
     if name == "SOFTWARE_TOKEN_MFA":
         return SoftwareTokenMfaChallenge(
-            friendly_device_name=parameters.get("FRIENDLY_DEVICE_NAME"), **common
+            friendly_device_name=parse_friendly_device_name(parameters), **common
         )
     if name == "EMAIL_OTP":
         destination, medium = parse_code_delivery(parameters)
         return EmailOtpChallenge(destination=destination, delivery_medium=medium, **common)
     if name == "SELECT_MFA_TYPE":
-        return SelectMfaTypeChallenge(
-            options=parse_mfa_list(parameters, "MFAS_CAN_CHOOSE"), **common
-        )
+        return SelectMfaTypeChallenge(options=parse_mfas_can_choose(parameters), **common)
     if name == "MFA_SETUP":
-        return MfaSetupChallenge(options=parse_mfa_list(parameters, "MFAS_CAN_SETUP"), **common)
+        return MfaSetupChallenge(options=parse_mfas_can_setup(parameters), **common)
     if name == "NEW_PASSWORD_REQUIRED":
         required, attributes = parse_new_password_required(parameters)
         return NewPasswordRequiredChallenge(

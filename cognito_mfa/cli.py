@@ -10,28 +10,55 @@ Commands::
     cognito-mfa emulator serve --port 9229 [--state FILE] [--seed FILE|demo]
 
 Pool settings come from flags or ``COGNITO_USER_POOL_ID``, ``COGNITO_CLIENT_ID``,
-``COGNITO_CLIENT_SECRET`` and ``COGNITO_ENDPOINT_URL``. Prompts read the terminal; when standard
-input is not a terminal (scripts, tests), each prompt reads one line from it instead. Errors
-print one line and exit non-zero, never a traceback.
+``COGNITO_CLIENT_SECRET`` and ``COGNITO_ENDPOINT_URL`` (``--client-secret-env NAME`` reads the
+secret from another variable; ``--client-secret`` works but shows in the process list). Prompts
+read the terminal; when standard input is not a terminal (scripts, tests), each prompt reads one
+line from it instead. Ctrl-C at any time exits at once with status 130; Ctrl-D at a prompt
+exits with status 1. Errors print one line, with the reason and what to do next, and exit 1,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import hmac
 import json
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 import anyio
+from pydantic import SecretStr
 
+from . import __version__
 from . import challenges as ch
-from .errors import CodeRejected, CognitoError, InvalidInput, InvalidPassword, ServiceError
+from .errors import (
+    AuthenticationFailed,
+    CodeMismatch,
+    CodeRejected,
+    CognitoError,
+    ConfigurationError,
+    EnableSoftwareTokenMFA,
+    InvalidInput,
+    InvalidPassword,
+    InvalidSession,
+    PasswordHistoryPolicyViolation,
+    PasswordResetRequired,
+    ServiceError,
+    Throttled,
+    TokenRevoked,
+    TransportError,
+    UserNotFound,
+)
 from .models import CognitoUserSession, MfaType
 from .pool import UserPool
 from .preferences import MfaSettings
@@ -41,12 +68,36 @@ __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
     """A failure to report as one line (bad settings, input ended, ...)."""
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C interrupts a blocking prompt at once.
+
+    The event loop's own SIGINT handler only cancels the main task, which a thread blocked in
+    ``readline`` never notices: the user would have to press Enter first. While a prompt
+    waits, SIGINT raises KeyboardInterrupt in it instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGINT, previous if previous is not None else signal.default_int_handler
+        )
 
 
 @dataclass
@@ -65,16 +116,31 @@ class Console:
     def say(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)
 
+    def warn(self, text: str) -> None:
+        print(f"warning: {text}", file=self.stderr, flush=True)
+
     def ask(self, prompt: str, *, secret: bool = False) -> str:
-        if secret and self.secret_reader is not None and self.stdin.isatty():
-            return self.secret_reader(prompt)
-        # not a terminal: no echo to suppress; prompts go to stderr so stdout stays clean
-        print(prompt, end="", file=self.stderr, flush=True)
-        line = self.stdin.readline()
-        print(file=self.stderr, flush=True)  # end the prompt's line: the input was not echoed
+        """One line typed at ``prompt``; CliError when the input ends (Ctrl-D)."""
+        with _interruptible():
+            if secret and self.secret_reader is not None and self.stdin.isatty():
+                try:
+                    return self.secret_reader(prompt)
+                except EOFError:
+                    print(file=self.stderr, flush=True)
+                    raise CliError("input ended before the sign-in was complete") from None
+            # prompts go to stderr so stdout stays clean
+            print(prompt, end="", file=self.stderr, flush=True)
+            line = self.stdin.readline()
+        if not line.endswith("\n") or not self.stdin.isatty():
+            # end the prompt's line: the input was not echoed, or Ctrl-D ended it
+            print(file=self.stderr, flush=True)
         if not line:
             raise CliError("input ended before the sign-in was complete")
         return line.rstrip("\r\n")
+
+    def ask_secret(self, prompt: str) -> SecretStr:
+        """A password, read without echo on a terminal, kept wrapped."""
+        return SecretStr(self.ask(prompt, secret=True))
 
 
 @dataclass(frozen=True)
@@ -86,7 +152,7 @@ class PoolSettings:
     region: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> PoolSettings:
+    def from_args(cls, args: argparse.Namespace, console: Console | None = None) -> PoolSettings:
         env = os.environ
         pool_id = args.pool_id or env.get("COGNITO_USER_POOL_ID")
         client_id = args.client_id or env.get("COGNITO_CLIENT_ID")
@@ -95,10 +161,25 @@ class PoolSettings:
                 "the pool is not set: give --pool-id and --client-id "
                 "(or COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID)"
             )
+        secret = env.get("COGNITO_CLIENT_SECRET") or None
+        if args.client_secret_env:
+            secret = env.get(args.client_secret_env) or None
+            if secret is None:
+                raise CliError(
+                    f"--client-secret-env: the environment variable {args.client_secret_env} "
+                    "is not set"
+                )
+        if args.client_secret:
+            if console is not None:
+                console.warn(
+                    "--client-secret shows in the process list (ps); "
+                    "prefer --client-secret-env NAME or COGNITO_CLIENT_SECRET"
+                )
+            secret = args.client_secret
         return cls(
             pool_id=pool_id,
             client_id=client_id,
-            client_secret=args.client_secret or env.get("COGNITO_CLIENT_SECRET") or None,
+            client_secret=secret,
             endpoint_url=args.endpoint_url or env.get("COGNITO_ENDPOINT_URL") or None,
             region=args.region,
         )
@@ -117,11 +198,13 @@ def write_private_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically with mode 0600 (tokens are bearer secrets).
 
     The temporary file is created 0600 in the same directory, fsynced, then renamed over the
-    target, so a reader sees the old file or the new one, never a half-written one.
+    target, so a reader sees the old file or the new one, never a half-written one. The
+    directory must exist: a typo in a path must not create directories (CliError).
     """
     path = path.expanduser()
     directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
+    if not directory.is_dir():
+        raise CliError(f"cannot write {path}: the directory {directory} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
         # fdopen first: from here on the handle owns the descriptor and closes it on any error
@@ -148,7 +231,12 @@ def show_totp_secret(
 
 
 async def answer_challenges(
-    console: Console, pool: UserPool, username: str, password: str, *, auth_flow: str
+    console: Console,
+    pool: UserPool,
+    username: str,
+    password: str | SecretStr,
+    *,
+    auth_flow: str,
 ) -> CognitoUserSession:
     """Drive a sign-in at the prompt until tokens arrive."""
     flow = pool.sign_in(username, password, auth_flow=auth_flow)
@@ -162,7 +250,7 @@ async def answer_challenges(
                 await _set_up(console, challenge, username)
             case ch.NewPasswordRequiredChallenge():
                 await _new_password(console, challenge)
-    return flow.session
+    return flow.tokens
 
 
 def _describe(challenge: ch.MfaCodeChallenge) -> str:
@@ -175,15 +263,33 @@ def _describe(challenge: ch.MfaCodeChallenge) -> str:
     return f"Code from the {medium}{where}"
 
 
+def _not_accepted(exc: CognitoError, *, totp: bool = False) -> str:
+    """The retry line for a refused answer: the reason, then what to do."""
+    if isinstance(exc, ServiceError):
+        reason = " ".join(exc.message.split()).rstrip(".") or exc.error_code
+        reason = f"{reason} ({exc.error_code.removesuffix('Exception')})"
+    else:
+        reason = " ".join(str(exc).split())
+    if totp and isinstance(exc, CodeMismatch | EnableSoftwareTokenMFA):
+        # a TOTP code is accepted once: a code already used (or from a skewed clock) fails too
+        step = "wait for the next code in the app and enter that"
+    elif isinstance(exc, CodeRejected):
+        step = "check the code and enter it again"
+    else:
+        step = "try again"
+    return f"  not accepted: {reason}; {step}"
+
+
 async def _answer_code(console: Console, challenge: ch.MfaCodeChallenge) -> None:
     # A wrong code keeps the challenge open; loop until Cognito accepts one or gives up.
+    totp = isinstance(challenge, ch.SoftwareTokenMfaChallenge)
     while True:
-        code = console.ask(f"{_describe(challenge)}: ").strip()
+        code = SecretStr(console.ask(f"{_describe(challenge)}: ").strip())
         try:
             await challenge.answer(code)
             return
         except (InvalidInput, CodeRejected) as exc:
-            console.say(f"  not accepted: {type(exc).__name__}; try again")
+            console.say(_not_accepted(exc, totp=totp))
 
 
 def _choose(console: Console, options: Sequence[MfaType]) -> MfaType:
@@ -208,12 +314,12 @@ async def _set_up(console: Console, challenge: ch.MfaSetupChallenge, username: s
         secret = await challenge.associate_software_token()
         show_totp_secret(console, secret, username, "Cognito")
         while True:
-            code = console.ask("Code shown by the app: ").strip()
+            code = SecretStr(console.ask("Code shown by the app: ").strip())
             try:
                 await challenge.verify_software_token(code, "cognito-mfa")
                 return
             except (InvalidInput, CodeRejected) as exc:
-                console.say(f"  not accepted: {type(exc).__name__}; try again")
+                console.say(_not_accepted(exc, totp=True))
     if MfaType.EMAIL_OTP in challenge.options:
         await challenge.setup_email(console.ask("Email address for codes: ").strip())
         return
@@ -227,15 +333,19 @@ async def _new_password(console: Console, challenge: ch.NewPasswordRequiredChall
         if name not in challenge.user_attributes
     }
     while True:
-        first = console.ask("New password: ", secret=True)
-        if console.ask("Repeat the new password: ", secret=True) != first:
+        first = console.ask_secret("New password: ")
+        repeated = console.ask_secret("Repeat the new password: ")
+        if not hmac.compare_digest(
+            first.get_secret_value().encode(), repeated.get_secret_value().encode()
+        ):
             console.say("  the passwords differ; try again")
             continue
         try:
             await challenge.answer(first, attributes)
             return
-        except (InvalidInput, InvalidPassword) as exc:
-            console.say(f"  not accepted: {type(exc).__name__}; try again")
+        except (InvalidInput, InvalidPassword, PasswordHistoryPolicyViolation) as exc:
+            # Cognito's message says which rule of the policy the password broke
+            console.say(_not_accepted(exc))
 
 
 def _save_or_print_tokens(
@@ -250,30 +360,62 @@ def _save_or_print_tokens(
         console.say(f"tokens written to {args.tokens_file} (mode 0600)")
 
 
+_MAX_TOKENS_FILE = 1024 * 1024  # a tokens file is a few kilobytes
+
+
 async def _session_for(
     console: Console, pool: UserPool, args: argparse.Namespace
 ) -> CognitoUserSession:
-    """Tokens from ``--tokens-file`` when it exists, otherwise an interactive sign-in."""
-    tokens_file = anyio.Path(args.tokens_file) if args.tokens_file else None
-    if tokens_file is not None and await tokens_file.exists():
-        text = await tokens_file.read_text(encoding="utf-8")
-        try:
-            return CognitoUserSession.model_validate_json(text)
-        except ValueError:
-            raise CliError(f"{args.tokens_file} does not hold tokens written by sign-in") from None
+    """Tokens from ``--tokens-file``, or an interactive sign-in when no file is given.
+
+    A tokens file that is named but missing is an error (CliError), not a reason to sign in:
+    the user expected to be signed in already.
+    """
+    if args.tokens_file:
+        return await _read_tokens(args.tokens_file)
     username = args.username or console.ask("Username: ").strip()
-    password = console.ask("Password: ", secret=True)
-    session = await answer_challenges(console, pool, username, password, auth_flow=args.auth_flow)
-    if tokens_file is not None:
-        text = session.model_dump_json(indent=2) + "\n"
-        await anyio.to_thread.run_sync(write_private_file, Path(tokens_file), text)
-    return session
+    password = console.ask_secret("Password: ")
+    return await answer_challenges(console, pool, username, password, auth_flow=args.auth_flow)
+
+
+async def _read_tokens(name: str) -> CognitoUserSession:
+    path = anyio.Path(name)
+    if not await path.is_file():
+        raise CliError(
+            f"{name} does not exist: sign in first with 'cognito-mfa sign-in --tokens-file {name}'"
+        )
+    try:
+        raw = await path.read_bytes()
+        if len(raw) > _MAX_TOKENS_FILE:
+            raise ValueError("too long")
+        return CognitoUserSession.model_validate_json(raw.decode("utf-8"))
+    except (ValueError, UnicodeError):
+        raise CliError(
+            f"{name} does not hold tokens written by 'cognito-mfa sign-in': sign in again"
+        ) from None
+
+
+def _write_back(
+    console: Console,
+    args: argparse.Namespace,
+    user_session: CognitoUserSession,
+    loaded: CognitoUserSession,
+) -> None:
+    """Store tokens the library refreshed behind a call, so the next run uses them."""
+    if args.tokens_file and user_session is not loaded:
+        write_private_file(Path(args.tokens_file), user_session.model_dump_json(indent=2) + "\n")
+        # stderr: stdout may carry --json output
+        print(f"refreshed tokens written to {args.tokens_file}", file=console.stderr)
 
 
 async def _cmd_sign_in(console: Console, args: argparse.Namespace) -> int:
-    async with PoolSettings.from_args(args).open() as pool:
+    if args.tokens_file:
+        directory = Path(args.tokens_file).parent
+        if not directory.is_dir():  # before the prompts: the tokens could not be stored
+            raise CliError(f"cannot write {args.tokens_file}: {directory} does not exist")
+    async with PoolSettings.from_args(args, console).open() as pool:
         username = args.username or console.ask("Username: ").strip()
-        password = console.ask("Password: ", secret=True)
+        password = console.ask_secret("Password: ")
         session = await answer_challenges(
             console, pool, username, password, auth_flow=args.auth_flow
         )
@@ -284,23 +426,28 @@ async def _cmd_sign_in(console: Console, args: argparse.Namespace) -> int:
 
 
 async def _cmd_totp_setup(console: Console, args: argparse.Namespace) -> int:
-    async with PoolSettings.from_args(args).open() as pool:
-        user = pool.user(await _session_for(console, pool, args))
+    async with PoolSettings.from_args(args, console).open() as pool:
+        loaded = await _session_for(console, pool, args)
+        user = pool.user(loaded)
         secret = await user.associate_software_token()
-        account = args.account or args.username or "user"
+        # the label stays in the authenticator app for good: the user's real name, not a guess
+        account = args.account or loaded.username or args.username
+        if not account:
+            account = (await user.get_user_data()).username
         show_totp_secret(console, secret, account, args.issuer)
         while True:
-            code = console.ask("Code shown by the app: ").strip()
+            code = SecretStr(console.ask("Code shown by the app: ").strip())
             try:
                 await user.verify_software_token(code, friendly_device_name=args.device_name)
                 break
             except (InvalidInput, CodeRejected) as exc:
-                console.say(f"  not accepted: {type(exc).__name__}; try again")
+                console.say(_not_accepted(exc, totp=True))
         if args.prefer:
             await user.set_user_mfa_preference(
                 software_token=MfaSettings(enabled=True, preferred=True)
             )
         console.say("authenticator app enrolled" + (" and preferred" if args.prefer else ""))
+        _write_back(console, args, user.tokens, loaded)
     return EXIT_OK
 
 
@@ -319,19 +466,23 @@ async def _cmd_mfa_preference(console: Console, args: argparse.Namespace) -> int
     }
     if not any(settings.values()):
         raise CliError("nothing to change: give --sms, --totp and/or --email")
-    async with PoolSettings.from_args(args).open() as pool:
-        user = pool.user(await _session_for(console, pool, args))
+    async with PoolSettings.from_args(args, console).open() as pool:
+        loaded = await _session_for(console, pool, args)
+        user = pool.user(loaded)
         await user.set_user_mfa_preference(
             sms=settings["sms"], software_token=settings["totp"], email=settings["email"]
         )
         console.say("MFA preference updated")
+        _write_back(console, args, user.tokens, loaded)
     return EXIT_OK
 
 
 async def _cmd_mfa_status(console: Console, args: argparse.Namespace) -> int:
-    async with PoolSettings.from_args(args).open() as pool:
-        user = pool.user(await _session_for(console, pool, args))
+    async with PoolSettings.from_args(args, console).open() as pool:
+        loaded = await _session_for(console, pool, args)
+        user = pool.user(loaded)
         data = await user.get_user_data()
+        _write_back(console, args, user.tokens, loaded)
     enabled = [factor.value for factor in data.enabled_mfa]
     status = {
         "username": data.username,
@@ -372,55 +523,96 @@ def _cmd_demo(console: Console, args: argparse.Namespace) -> int:
     return status
 
 
-def _pool_flags(parser: argparse.ArgumentParser) -> None:
+def _pool_flags(parser: argparse.ArgumentParser, *, tokens_help: str) -> None:
     group = parser.add_argument_group("pool (flags or COGNITO_* environment variables)")
-    group.add_argument("--pool-id", help="user pool id (COGNITO_USER_POOL_ID)")
-    group.add_argument("--client-id", help="app client id (COGNITO_CLIENT_ID)")
-    group.add_argument("--client-secret", help="app client secret (COGNITO_CLIENT_SECRET)")
+    group.add_argument("--pool-id", metavar="ID", help="user pool id (COGNITO_USER_POOL_ID)")
+    group.add_argument("--client-id", metavar="ID", help="app client id (COGNITO_CLIENT_ID)")
     group.add_argument(
-        "--endpoint-url", help="Cognito endpoint, e.g. the emulator (COGNITO_ENDPOINT_URL)"
+        "--client-secret-env",
+        metavar="NAME",
+        help="read the app client secret from the environment variable NAME "
+        "(default: COGNITO_CLIENT_SECRET)",
     )
-    group.add_argument("--region", help="AWS region (default: from the pool id)")
-    parser.add_argument("--username", help="user name or alias (asked when absent)")
+    group.add_argument(
+        "--client-secret",
+        metavar="SECRET",
+        help="the app client secret itself; it shows in the process list, so prefer "
+        "--client-secret-env",
+    )
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="Cognito endpoint, e.g. the emulator's URL (COGNITO_ENDPOINT_URL)",
+    )
+    group.add_argument("--region", help="AWS region (default: the pool id's prefix)")
+    parser.add_argument("--username", help="user name or alias to sign in with (asked when absent)")
     parser.add_argument(
-        "--auth-flow", default="USER_SRP_AUTH", choices=["USER_SRP_AUTH", "USER_PASSWORD_AUTH"]
+        "--auth-flow",
+        default="USER_SRP_AUTH",
+        choices=["USER_SRP_AUTH", "USER_PASSWORD_AUTH"],
+        help="how the password is proven: SRP (default; the password never leaves this "
+        "machine) or sent over TLS",
     )
-    parser.add_argument(
-        "--tokens-file", help="read tokens from / write tokens to this file (mode 0600)"
-    )
+    parser.add_argument("--tokens-file", metavar="FILE", help=tokens_help)
+
+
+_READ_TOKENS = (
+    "use the tokens 'sign-in --tokens-file FILE' wrote (refreshed tokens are written back); "
+    "without it, sign in at the prompts"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cognito-mfa", description="Cognito sign-in with MFA.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="cognito-mfa",
+        description="Amazon Cognito user-pool sign-in with MFA, and MFA management.",
+        epilog="Ctrl-C exits at once (status 130); errors exit with status 1.",
+    )
+    parser.add_argument("--version", action="version", version=f"cognito-mfa {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("demo", help="run the whole story on the embedded emulator")
 
     sign_in = commands.add_parser("sign-in", help="sign in, answering MFA challenges at prompts")
-    _pool_flags(sign_in)
+    _pool_flags(
+        sign_in,
+        tokens_help="write the tokens to FILE (mode 0600, atomically; the directory must exist)",
+    )
     sign_in.add_argument("--json", action="store_true", help="print the tokens as JSON")
 
     totp = commands.add_parser("totp", help="authenticator-app (TOTP) enrolment")
-    totp_commands = totp.add_subparsers(dest="totp_command", required=True)
+    totp_commands = totp.add_subparsers(dest="totp_command", required=True, metavar="COMMAND")
     setup = totp_commands.add_parser("setup", help="associate and verify an authenticator app")
-    _pool_flags(setup)
-    setup.add_argument("--account", help="account name shown in the app (default: the username)")
+    _pool_flags(setup, tokens_help=_READ_TOKENS)
+    setup.add_argument(
+        "--account", help="account name shown in the app (default: the signed-in user's name)"
+    )
     setup.add_argument("--issuer", default="Cognito", help="issuer shown in the app")
-    setup.add_argument("--device-name", default="cognito-mfa", help="friendly device name")
+    setup.add_argument(
+        "--device-name",
+        default="cognito-mfa",
+        help="name of the authenticator in the user's MFA settings",
+    )
     setup.add_argument("--prefer", action="store_true", help="make TOTP the preferred factor")
 
     mfa = commands.add_parser("mfa", help="MFA preferences")
-    mfa_commands = mfa.add_subparsers(dest="mfa_command", required=True)
+    mfa_commands = mfa.add_subparsers(dest="mfa_command", required=True, metavar="COMMAND")
     preference = mfa_commands.add_parser("preference", help="enable, disable or prefer factors")
-    _pool_flags(preference)
-    for name in ("sms", "totp", "email"):
-        preference.add_argument(f"--{name}", choices=sorted(_LEVELS), help=f"{name} factor")
+    _pool_flags(preference, tokens_help=_READ_TOKENS)
+    for name, what in (("sms", "text-message"), ("totp", "authenticator-app"), ("email", "email")):
+        preference.add_argument(
+            f"--{name}",
+            choices=sorted(_LEVELS),
+            help=f"the {what} factor: off, on (enabled) or preferred",
+        )
     status = mfa_commands.add_parser("status", help="show the enabled and preferred factors")
-    _pool_flags(status)
+    _pool_flags(status, tokens_help=_READ_TOKENS)
     status.add_argument("--json", action="store_true", help="print as JSON")
 
     emulator = commands.add_parser("emulator", help="the Cognito emulator")
-    emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
+    emulator_commands = emulator.add_subparsers(
+        dest="emulator_command", required=True, metavar="COMMAND"
+    )
     serve = emulator_commands.add_parser("serve", help="serve the emulator on a loopback port")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=9229)
@@ -460,22 +652,42 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         handler = handlers[(args.command, sub)]
         return anyio.run(handler, console, args)
     except KeyboardInterrupt:
-        print("interrupted", file=console.stderr)
+        print("\ninterrupted", file=console.stderr, flush=True)
         return EXIT_INTERRUPTED
     except (CognitoError, CliError) as exc:
         print(f"error: {_one_line(exc)}", file=console.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"error: {exc.strerror or type(exc).__name__}", file=console.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or type(exc).__name__}{where}", file=console.stderr)
         return EXIT_ERROR
 
 
+# What to do next, by the kind of error (the first match wins).
+_NEXT_STEPS: tuple[tuple[type[BaseException], str], ...] = (
+    (InvalidSession, "the sign-in took too long or was already used: start it again"),
+    (TokenRevoked, "sign in again ('cognito-mfa sign-in --tokens-file FILE')"),
+    (PasswordResetRequired, "reset the password first"),
+    (UserNotFound, "check the username"),
+    (AuthenticationFailed, "check the username and password"),
+    (Throttled, "wait a little and try again"),
+    (CodeRejected, "request a new code by signing in again"),
+    (ConfigurationError, "check the user pool and app client settings"),
+    (TransportError, "check --endpoint-url (or COGNITO_ENDPOINT_URL) and the network"),
+)
+
+
 def _one_line(exc: BaseException) -> str:
+    """The error as one line: what happened, then (when known) what to do next."""
+    if isinstance(exc, CliError):
+        return " ".join(str(exc).split())
     if isinstance(exc, ServiceError):
-        return f"{type(exc).__name__}: {' '.join(exc.message.split()) or exc.error_code}"
-    text = " ".join(str(exc).split())
-    name = type(exc).__name__
-    return f"{name}: {text}" if text and not isinstance(exc, CliError) else text or name
+        text = " ".join(exc.message.split()) or exc.error_code
+    else:
+        text = " ".join(str(exc).split())
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    step = next((step for kind, step in _NEXT_STEPS if isinstance(exc, kind)), None)
+    return f"{line.rstrip('.')}. Next: {step}." if step else line
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,7 +93,7 @@ async def run_demo(say: Say = print) -> int:
             "InitiateAuth(USER_SRP_AUTH) + PASSWORD_VERIFIER", _collect(flow)
         )
         say(f"   challenges asked: {challenges or 'none'}")
-        session = flow.session
+        session = flow.tokens
         say(f"   signed in as {session.username}; tokens expire at {session.expires_at:%H:%M:%S}")
         user = pool.user(session)
 
@@ -138,7 +138,7 @@ async def run_demo(say: Say = print) -> int:
                     "RespondToAuthChallenge with the right code",
                     challenge.answer(secret.code_at(emulator.now())),
                 )
-        say(f"   signed in as {flow.session.username}")
+        say(f"   signed in as {flow.tokens.username}")
 
         out.heading("Enable SMS too, prefer neither: Cognito lets the user choose")
         await out.timed(
@@ -165,10 +165,10 @@ async def run_demo(say: Say = print) -> int:
                     await out.timed("answer SMS_MFA", challenge.answer(sms))
                 case _:
                     raise AssertionError(f"unexpected challenge {challenge.challenge_name}")
-        say(f"   signed in as {flow.session.username}")
+        say(f"   signed in as {flow.tokens.username}")
 
         out.heading("The legacy calls (deprecated, as in amazon-cognito-identity-js)")
-        user = pool.user(flow.session)
+        user = pool.user(flow.tokens)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
             await out.timed("disable_mfa (SetUserSettings MFAOptions [])", user.disable_mfa())

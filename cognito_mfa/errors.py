@@ -159,7 +159,8 @@ class FlowStateError(UsageError):
 
 
 class PoolClosed(UsageError):
-    """The UserPool is not open: use it as ``async with UserPool(...) as pool``."""
+    """The UserPool is not open: ``await pool.open()`` (notebooks, REPLs, long-lived services)
+    or ``async with UserPool(...) as pool``; or it was closed (make a new one)."""
 
 
 class CredentialsRequired(UsageError):
@@ -457,7 +458,7 @@ class UnknownServiceError(ServiceError):
     """An error code this library does not know; ``error_code`` keeps Cognito's code."""
 
 
-# Cognito's wording for the NotAuthorized cases that need a distinct class (wire reference §7).
+# Cognito's wording for the NotAuthorized cases that need a distinct class (docs/protocol.md §7).
 _NOT_AUTHORIZED_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[NotAuthorized]], ...] = (
     (re.compile(r"session is expired", re.I), SessionExpired),
     (re.compile(r"session can only be used once", re.I), SessionAlreadyUsed),

@@ -1,74 +1,57 @@
-"""The sign-in state machine (pure) and its async driver :class:`AuthFlow`.
+"""The async driver of a sign-in, :class:`AuthFlow`, and its saved form :class:`FlowState`.
 
 Ports amazon-cognito-identity-js's ``authenticateUser`` / ``sendMFACode`` /
 ``sendMFASelectionAnswer`` / ``associateSoftwareToken`` / ``verifySoftwareToken`` (see
-``seed/mfa.md`` and ``reference/cognito-wire.md`` §3, §8) as a machine that yields typed
-challenges.
-
-Rules of the machine (after h11's ``_state.py``):
-
-* The phase is a :class:`Phase`; every move is an :class:`Event`; :data:`TRANSITIONS` is the
-  whole table. A pair not in the table is illegal: a caller's event raises
-  :class:`~cognito_mfa.errors.FlowStateError`, a server's raises
-  :class:`~cognito_mfa.errors.ProtocolError`, and either leaves the flow FAILED ("fail
-  closed"): no further request is sent on its session. DONE and FAILED are terminal; an
-  illegal event there raises but does not change them.
-* Only a code the server rejected as wrong (``CodeMismatch``; ``EnableSoftwareTokenMFA`` while
-  verifying a TOTP setup; ``InvalidPassword`` for a new password) returns to the same
-  challenge, on the same session. Any other error, and cancellation while a request is in
-  flight, fails the flow: we cannot know whether Cognito consumed the session.
-* A challenge model answers only while it is its flow's current challenge: answering one twice
-  (or after the end) is illegal.
-
-Table, as a diagram (user events upper case on the left of ``->``)::
-
-    IDLE --NEXT--> STARTING --PASSWORD_VERIFIER--> VERIFYING_PASSWORD
-    STARTING / VERIFYING_PASSWORD / ANSWERING --CHALLENGE--> CHALLENGED
-    STARTING / VERIFYING_PASSWORD / ANSWERING --TOKENS--> DONE
-    CHALLENGED --NEXT--> WAITING          (the iterator hands the challenge out)
-    CHALLENGED / WAITING --ANSWER--> ANSWERING --REJECTED--> CHALLENGED
-    CHALLENGED / WAITING --ASSOCIATE--> ASSOCIATING --ASSOCIATED--> ASSOCIATED
-    ASSOCIATED --NEXT--> ASSOCIATED       (hands the setup challenge out again)
-    ASSOCIATED --VERIFY--> VERIFYING --REJECTED--> ASSOCIATED
-    VERIFYING --VERIFIED--> ANSWERING     (MFA_SETUP is answered with the new session)
-    DONE --NEXT--> DONE                   (iteration ends)
-    any phase but DONE / FAILED --FAIL--> FAILED
+``docs/protocol.md`` §3, §8) as an async iterator of typed challenges. The pure state
+machine it drives (phases, events, the transition table and its rules) is
+:mod:`cognito_mfa._machine`, re-exported here; the driver adds the network (through the pool's
+transport), the clock and randomness, and the SRP math in worker threads.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import Enum
+from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import anyio
 import anyio.to_thread
-from anyio.lowlevel import RunVar
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, model_validator
 
 from . import protocol, srp
 from ._checks import check_string_map
+from ._defaults import default_clock, default_random_bytes, srp_limiter
+from ._hidden import Hidden, without_frames
+from ._limits import MAX_TEXT, check_tree
+from ._machine import (
+    CALLER_EVENTS,
+    IN_FLIGHT_PHASES,
+    INTERNAL_CHALLENGES,
+    RESUMABLE_PHASES,
+    SERVER_EVENTS,
+    SUPPORTED_CHALLENGES,
+    TERMINAL_PHASES,
+    TRANSITIONS,
+    Event,
+    FlowMachine,
+    Phase,
+    is_retryable_rejection,
+    transitions_mermaid,
+)
 from .challenges import Challenge, MfaCodeChallenge, SelectMfaTypeChallenge, build_challenge
 from .errors import (
     CodeMismatch,
     EnableSoftwareTokenMFA,
     FlowStateError,
     InvalidInput,
-    InvalidPassword,
-    PasswordHistoryPolicyViolation,
     PoolClosed,
     ProtocolError,
     ServiceError,
-    UnsupportedChallenge,
 )
 from .models import CognitoUserSession, MfaType
 from .protocol import AuthFlowType, Call, ChallengeStep, TokensStep
+from .transport import NOT_OPEN
 
 if TYPE_CHECKING:
     from .pool import UserPool
@@ -77,199 +60,26 @@ if TYPE_CHECKING:
 __all__ = [
     "CALLER_EVENTS",
     "INTERNAL_CHALLENGES",
+    "IN_FLIGHT_PHASES",
     "RESUMABLE_PHASES",
     "SERVER_EVENTS",
     "SUPPORTED_CHALLENGES",
+    "TERMINAL_PHASES",
     "TRANSITIONS",
     "AuthFlow",
     "Event",
+    "FlowDriver",
     "FlowMachine",
     "FlowState",
     "Phase",
+    "default_clock",
+    "default_random_bytes",
     "is_retryable_rejection",
+    "srp_limiter",
     "transitions_mermaid",
 ]
 
 logger = logging.getLogger("cognito_mfa.flow")
-
-SUPPORTED_CHALLENGES: Final = protocol.SUPPORTED_CHALLENGES
-INTERNAL_CHALLENGES: Final = protocol.INTERNAL_CHALLENGES
-
-
-class Phase(Enum):
-    """Where a sign-in stands."""
-
-    IDLE = "IDLE"  # created; nothing sent
-    STARTING = "STARTING"  # (Admin)InitiateAuth in flight
-    VERIFYING_PASSWORD = "VERIFYING_PASSWORD"  # the SRP proof is computed and sent
-    CHALLENGED = "CHALLENGED"  # a challenge arrived and was not handed out yet
-    WAITING = "WAITING"  # the challenge was handed out; waiting for the caller's answer
-    ANSWERING = "ANSWERING"  # an answer is in flight
-    ASSOCIATING = "ASSOCIATING"  # AssociateSoftwareToken in flight (MFA_SETUP)
-    ASSOCIATED = "ASSOCIATED"  # the TOTP secret was issued; waiting for a code to verify
-    VERIFYING = "VERIFYING"  # VerifySoftwareToken in flight
-    DONE = "DONE"  # signed in: tokens available
-    FAILED = "FAILED"  # closed after an error or an illegal move
-
-
-class Event(Enum):
-    """What can happen to a sign-in."""
-
-    # the caller's
-    NEXT = "NEXT"  # the iterator asks for the next challenge
-    ANSWER = "ANSWER"
-    ASSOCIATE = "ASSOCIATE"
-    VERIFY = "VERIFY"
-    # the server's
-    PASSWORD_VERIFIER = "PASSWORD_VERIFIER"
-    CHALLENGE = "CHALLENGE"
-    TOKENS = "TOKENS"
-    REJECTED = "REJECTED"
-    ASSOCIATED = "ASSOCIATED"
-    VERIFIED = "VERIFIED"
-    # either side's
-    FAIL = "FAIL"
-
-
-CALLER_EVENTS: Final = frozenset({Event.NEXT, Event.ANSWER, Event.ASSOCIATE, Event.VERIFY})
-SERVER_EVENTS: Final = frozenset(
-    {
-        Event.PASSWORD_VERIFIER,
-        Event.CHALLENGE,
-        Event.TOKENS,
-        Event.REJECTED,
-        Event.ASSOCIATED,
-        Event.VERIFIED,
-    }
-)
-TERMINAL_PHASES: Final = frozenset({Phase.DONE, Phase.FAILED})
-RESUMABLE_PHASES: Final = frozenset({Phase.CHALLENGED, Phase.WAITING, Phase.ASSOCIATED})
-
-_P, _E = Phase, Event
-TRANSITIONS: Final[Mapping[tuple[Phase, Event], Phase]] = {
-    (_P.IDLE, _E.NEXT): _P.STARTING,
-    (_P.STARTING, _E.PASSWORD_VERIFIER): _P.VERIFYING_PASSWORD,
-    (_P.STARTING, _E.CHALLENGE): _P.CHALLENGED,
-    (_P.STARTING, _E.TOKENS): _P.DONE,
-    (_P.VERIFYING_PASSWORD, _E.CHALLENGE): _P.CHALLENGED,
-    (_P.VERIFYING_PASSWORD, _E.TOKENS): _P.DONE,
-    (_P.CHALLENGED, _E.NEXT): _P.WAITING,
-    (_P.CHALLENGED, _E.ANSWER): _P.ANSWERING,
-    (_P.WAITING, _E.ANSWER): _P.ANSWERING,
-    (_P.ANSWERING, _E.CHALLENGE): _P.CHALLENGED,
-    (_P.ANSWERING, _E.TOKENS): _P.DONE,
-    (_P.ANSWERING, _E.REJECTED): _P.CHALLENGED,
-    (_P.CHALLENGED, _E.ASSOCIATE): _P.ASSOCIATING,
-    (_P.WAITING, _E.ASSOCIATE): _P.ASSOCIATING,
-    (_P.ASSOCIATING, _E.ASSOCIATED): _P.ASSOCIATED,
-    (_P.ASSOCIATED, _E.NEXT): _P.ASSOCIATED,
-    (_P.ASSOCIATED, _E.VERIFY): _P.VERIFYING,
-    (_P.VERIFYING, _E.REJECTED): _P.ASSOCIATED,
-    (_P.VERIFYING, _E.VERIFIED): _P.ANSWERING,
-    (_P.DONE, _E.NEXT): _P.DONE,
-    **{(phase, _E.FAIL): _P.FAILED for phase in Phase if phase is not _P.DONE},
-}
-
-
-def transitions_mermaid() -> str:
-    """:data:`TRANSITIONS` as a Mermaid ``stateDiagram-v2``, for the docs."""
-    lines = ["stateDiagram-v2", f"    [*] --> {Phase.IDLE.value}"]
-    for (source, event), target in TRANSITIONS.items():
-        if event is Event.FAIL and source is not Phase.IDLE:
-            continue  # every phase can fail: drawn once, from IDLE, to keep the picture legible
-        lines.append(f"    {source.value} --> {target.value}: {event.value}")
-    lines += [f"    {Phase.DONE.value} --> [*]", f"    {Phase.FAILED.value} --> [*]"]
-    return "\n".join(lines)
-
-
-def is_retryable_rejection(challenge_name: str, error: Exception) -> bool:
-    """Whether ``error`` answers a wrong code or password, leaving the same challenge open."""
-    if challenge_name == "NEW_PASSWORD_REQUIRED":
-        return isinstance(error, InvalidPassword | PasswordHistoryPolicyViolation)
-    if challenge_name in {"SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"}:
-        return isinstance(error, CodeMismatch)
-    return False
-
-
-@dataclass
-class FlowMachine:
-    """The pure core of one sign-in: its phase and the challenge it stands at.
-
-    No I/O, no clock: the driver feeds it events and parsed responses. ``session`` is the
-    Cognito challenge session (a bearer secret; not in the repr).
-    """
-
-    phase: Phase = Phase.IDLE
-    username: str = ""
-    """The USERNAME to answer with (and to compute SECRET_HASH over)."""
-    challenge_name: str | None = None
-    challenge_parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
-    session: str | None = field(default=None, repr=False)
-    step: int = 0
-    """Number of the current challenge; bumps with every challenge Cognito sends."""
-
-    def _move(self, event: Event, error: type[Exception]) -> Phase:
-        target = TRANSITIONS.get((self.phase, event))
-        if target is None:
-            was = self.phase
-            if was not in TERMINAL_PHASES:
-                self.phase = Phase.FAILED
-            if was is Phase.FAILED:
-                error = FlowStateError  # the flow is closed; nothing the server did is wrong
-            raise error(f"{event.value} is not allowed in phase {was.value}")
-        self.phase = target
-        return target
-
-    def send(self, event: Event, *, step: int | None = None) -> Phase:
-        """Apply a caller's event. ``step`` names the challenge the caller answers.
-
-        Raises FlowStateError (and fails the flow closed) for an illegal move, including an
-        answer to a challenge that is no longer current.
-        """
-        if event not in CALLER_EVENTS:
-            raise ValueError(f"{event.value} is not a caller event")
-        if step is not None and step != self.step and self.phase not in TERMINAL_PHASES:
-            self.phase = Phase.FAILED
-            raise FlowStateError("this challenge was already answered; the flow is closed")
-        return self._move(event, FlowStateError)
-
-    def receive(self, event: Event) -> Phase:
-        """Apply a server's event; an illegal one raises ProtocolError and fails the flow."""
-        if event not in SERVER_EVENTS:
-            raise ValueError(f"{event.value} is not a server event")
-        return self._move(event, ProtocolError)
-
-    def fail(self) -> None:
-        """Close the flow (an error, or cancellation while a request was in flight)."""
-        if self.phase not in TERMINAL_PHASES:
-            self._move(Event.FAIL, FlowStateError)
-
-    def receive_auth_step(self, step: TokensStep | ChallengeStep) -> TokensStep | ChallengeStep:
-        """Apply a parsed sign-in response and remember the challenge it asks for.
-
-        Raises UnsupportedChallenge (naming it) for a challenge this library does not answer,
-        ProtocolError for one that cannot come now; both fail the flow.
-        """
-        if isinstance(step, TokensStep):
-            self.receive(Event.TOKENS)
-            self.session = None
-            return step
-        if step.name in INTERNAL_CHALLENGES:
-            self.receive(Event.PASSWORD_VERIFIER)
-        elif step.name in SUPPORTED_CHALLENGES:
-            if step.session is None:
-                self.fail()
-                raise ProtocolError(f"{step.name} challenge came without a Session")
-            self.receive(Event.CHALLENGE)
-            self.step += 1
-        else:
-            self.fail()
-            raise UnsupportedChallenge(step.name)
-        self.challenge_name = step.name
-        self.challenge_parameters = dict(step.parameters)
-        self.session = step.session
-        self.username = protocol.answer_username(step.parameters, self.username)
-        return step
 
 
 class FlowState(BaseModel):
@@ -284,6 +94,9 @@ class FlowState(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    MAX_JSON: ClassVar[int] = MAX_TEXT
+    """The longest saved state ``pool.resume`` parses (characters or bytes)."""
 
     version: Literal[1] = 1
     pool_id: str
@@ -301,6 +114,22 @@ class FlowState(BaseModel):
     def _reveal(self, value: SecretStr) -> str:
         return value.get_secret_value()
 
+    @model_validator(mode="after")
+    def _bounded(self) -> FlowState:
+        # a saved state comes from outside: refuse what could not be sent (lone surrogates)
+        # or could not be parsed within bounds, before anything else reads it
+        for what, value in (
+            ("pool_id", self.pool_id),
+            ("client_id", self.client_id),
+            ("challenge_name", self.challenge_name),
+            ("challenge_parameters", self.challenge_parameters),
+            ("username", self.username),
+            ("session", self.session.get_secret_value()),
+            ("client_metadata", self.client_metadata),
+        ):
+            check_tree(value, f"the saved state's {what}", error=InvalidInput)
+        return self
+
 
 class AuthFlow:
     """One sign-in: iterate it for the challenges (``async for challenge in flow``).
@@ -310,7 +139,7 @@ class AuthFlow:
     nothing is sent until it is iterated. PASSWORD_VERIFIER is answered inside; each other
     challenge is yielded and must be answered (through its methods or :meth:`send_mfa_code` /
     :meth:`send_mfa_selection_answer`) before the loop asks for the next. When the loop ends,
-    :attr:`session` holds the tokens.
+    :attr:`tokens` holds the tokens.
 
     Iterating raises whatever the sign-in raises (NotAuthorized for a wrong password,
     UnsupportedChallenge, ...); after an error the flow is FAILED and a new sign-in is needed,
@@ -336,6 +165,7 @@ class AuthFlow:
         self._machine = machine or FlowMachine(username=username)
         self._challenge: Challenge | None = None
         self._session: CognitoUserSession | None = None
+        self._driver = FlowDriver(self)
         if self._machine.phase in RESUMABLE_PHASES:
             self._challenge = self._build_challenge()
 
@@ -362,11 +192,17 @@ class AuthFlow:
         return self._machine.phase is Phase.DONE
 
     @property
-    def session(self) -> CognitoUserSession:
+    def tokens(self) -> CognitoUserSession:
         """The tokens, once signed in. Raises FlowStateError before that."""
         if self._session is None:
             raise FlowStateError(f"not signed in yet (phase {self._machine.phase.value})")
         return self._session
+
+    @property
+    def session(self) -> CognitoUserSession:
+        """Deprecated alias of :attr:`tokens` (the name was ambiguous with the challenge
+        Session a flow holds while it waits)."""
+        return self.tokens
 
     @property
     def state(self) -> FlowState:
@@ -377,7 +213,7 @@ class AuthFlow:
         machine = self._machine
         if machine.phase not in RESUMABLE_PHASES or machine.challenge_name is None:
             raise FlowStateError(f"nothing to resume in phase {machine.phase.value}")
-        if machine.session is None:  # pragma: no cover - receive_auth_step guarantees it
+        if machine.challenge_session is None:  # pragma: no cover - receive_auth_step guarantees it
             raise FlowStateError("the challenge has no session")
         return FlowState(
             pool_id=self._pool.pool_id,
@@ -387,7 +223,7 @@ class AuthFlow:
             challenge_name=machine.challenge_name,
             challenge_parameters=dict(machine.challenge_parameters),
             username=machine.username,
-            session=SecretStr(machine.session),
+            session=machine.challenge_session,
             client_metadata=self._client_metadata,
         )
 
@@ -402,7 +238,7 @@ class AuthFlow:
             username=state.username,
             challenge_name=state.challenge_name,
             challenge_parameters=dict(state.challenge_parameters),
-            session=state.session.get_secret_value(),
+            challenge_session=state.session,
             step=1,
         )
         try:
@@ -478,7 +314,7 @@ class AuthFlow:
         except ProtocolError:
             machine.fail()
             raise
-        challenge._bind(self, machine.step)
+        challenge.bind(self._driver, machine.step)
         return challenge
 
     async def _call(self, call: Call) -> dict[str, Any]:
@@ -495,7 +331,7 @@ class AuthFlow:
         if isinstance(step, TokensStep):
             # built before the machine moves to DONE: unusable tokens (ProtocolError) must fail
             # the flow, and DONE cannot fail
-            session = CognitoUserSession.from_authentication_result(
+            session = protocol.parse_authentication_result(
                 step.result, issued_at=self._pool.clock()
             )
         self._machine.receive_auth_step(step)
@@ -510,14 +346,21 @@ class AuthFlow:
         machine, pool = self._machine, self._pool
         password = self._password
         assert password is not None
+        # the SRP values stay boxed: a traceback recording locals must not show the exponent
+        a: Hidden[int] = Hidden(0)
+        big_a: Hidden[int] = Hidden(0)
         try:
             if self._auth_flow is AuthFlowType.USER_SRP_AUTH:
-                a = srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8))
-                big_a = await anyio.to_thread.run_sync(srp.client_public, a, limiter=srp_limiter())
+                a = Hidden(srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8)))
+                big_a = Hidden(
+                    await anyio.to_thread.run_sync(
+                        srp.client_public, a.value, limiter=srp_limiter()
+                    )
+                )
                 call = protocol.start_srp_auth(
                     pool.app_client,
                     machine.username,
-                    format(big_a, "x"),
+                    format(big_a.value, "x"),
                     client_metadata=self._client_metadata,
                     admin=self._admin,
                 )
@@ -525,7 +368,7 @@ class AuthFlow:
                 call = protocol.start_password_auth(
                     pool.app_client,
                     machine.username,
-                    password.get_secret_value(),
+                    password,
                     auth_flow=self._auth_flow,
                     client_metadata=self._client_metadata,
                 )
@@ -539,7 +382,8 @@ class AuthFlow:
             self._after_auth_step(step)
         except srp.SrpError as exc:
             machine.fail()
-            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from exc
+            # the SRP frames hold the password and the exponent: keep the cause, not its frames
+            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from without_frames(exc)
         except BaseException:
             machine.fail()
             raise
@@ -547,37 +391,40 @@ class AuthFlow:
             self._password = None  # not needed past the first factor
 
     async def _password_verifier(
-        self, step: ChallengeStep, password: SecretStr, a: int, big_a: int
+        self, step: ChallengeStep, password: SecretStr, a: Hidden[int], big_a: Hidden[int]
     ) -> Call:
         __tracebackhide__ = True  # keeps the SRP secret exponent out of pytest's failure output
         pool = self._pool
         verifier = protocol.parse_password_verifier(step.parameters)
         pool_name = srp.pool_name_of(pool.pool_id)
-        key = await anyio.to_thread.run_sync(
-            partial(
-                srp.client_key,
-                pool_name=pool_name,
-                user_id=verifier.user_id_for_srp,
-                password=password.get_secret_value(),
-                a=a,
-                big_a=big_a,
-                srp_b_hex=verifier.srp_b_hex,
-                salt_hex=verifier.salt_hex,
-            ),
-            limiter=srp_limiter(),
+        key = Hidden(
+            await anyio.to_thread.run_sync(
+                partial(
+                    srp.client_key,
+                    pool_name=pool_name,
+                    user_id=verifier.user_id_for_srp,
+                    password=password.get_secret_value(),
+                    a=a.value,
+                    big_a=big_a.value,
+                    srp_b_hex=verifier.srp_b_hex,
+                    salt_hex=verifier.salt_hex,
+                ),
+                limiter=srp_limiter(),
+            )
         )
         # TIMESTAMP is read now, as the proof is made: Cognito allows only a few seconds
         timestamp = srp.format_timestamp(pool.clock())
-        signature = srp.password_claim_signature(
-            key, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
-        )
         return protocol.respond_to_challenge(
             pool.app_client,
             "PASSWORD_VERIFIER",
             session=step.session,
             username=self._machine.username,
             responses=protocol.password_verifier_responses(
-                secret_block=verifier.secret_block, signature=signature, timestamp=timestamp
+                secret_block=verifier.secret_block,
+                signature=srp.password_claim_signature(
+                    key.value, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
+                ),
+                timestamp=timestamp,
             ),
             client_metadata=self._client_metadata,
             admin=self._admin,
@@ -593,18 +440,19 @@ class AuthFlow:
         machine = self._machine
         metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
-        machine.send(Event.ANSWER, step=step)
         name = machine.challenge_name
-        assert name is not None
+        # built before the move: an answer that cannot be built leaves the flow as it was
         call = protocol.respond_to_challenge(
             self._pool.app_client,
-            name,
-            session=machine.session,
+            name or "",
+            session=machine.challenge_session,
             username=machine.username,
             responses=responses,
             client_metadata=metadata,
             admin=self._admin,
         )
+        machine.send(Event.ANSWER, step=step)
+        assert name is not None
         await self._respond(call, retryable_for=name)
 
     async def _respond(self, call: Call, *, retryable_for: str | None) -> None:
@@ -638,29 +486,31 @@ class AuthFlow:
 
     def _check_pool(self) -> None:
         if not self._pool.is_open:
-            raise PoolClosed("the pool is not open: use 'async with UserPool(...)'")
+            raise PoolClosed(NOT_OPEN)
 
     async def _associate(self, step: int) -> SoftwareTokenSecret:
         machine = self._machine
         self._check_pool()
         machine.send(Event.ASSOCIATE, step=step)
-        assert machine.session is not None
+        assert machine.challenge_session is not None
         try:
-            response = await self._call(protocol.associate_software_token(machine.session))
+            response = await self._call(
+                protocol.associate_software_token(machine.challenge_session)
+            )
             secret, session = protocol.parse_software_token_secret(response)
         except BaseException:
             machine.fail()
             raise
         self._check_still_open()
         if session is not None:
-            machine.session = session
+            machine.challenge_session = session
         machine.receive(Event.ASSOCIATED)
         return secret
 
     async def _verify(
         self,
         step: int,
-        code: str,
+        code: SecretStr,
         friendly_device_name: str | None,
         client_metadata: Mapping[str, str] | None,
     ) -> None:
@@ -669,8 +519,8 @@ class AuthFlow:
         metadata = self._metadata(client_metadata)  # before the move: a usage error changes nothing
         self._check_pool()
         machine.send(Event.VERIFY, step=step)
-        assert machine.session is not None
-        call = protocol.verify_software_token(machine.session, code, friendly_device_name)
+        assert machine.challenge_session is not None
+        call = protocol.verify_software_token(machine.challenge_session, code, friendly_device_name)
         try:
             response = await self._call(call)
         except (EnableSoftwareTokenMFA, CodeMismatch):
@@ -680,10 +530,14 @@ class AuthFlow:
             machine.fail()
             raise
         self._check_still_open()
-        ok, session = protocol.parse_verify_software_token(response)
+        try:
+            status, session = protocol.parse_verify_software_token(response)
+        except ProtocolError:
+            machine.fail()
+            raise
         if session is not None:
-            machine.session = session
-        if not ok:
+            machine.challenge_session = session
+        if status is not protocol.VerifyStatus.SUCCESS:
             machine.receive(Event.REJECTED)
             raise EnableSoftwareTokenMFA(
                 "VerifySoftwareToken answered Status ERROR",
@@ -696,7 +550,7 @@ class AuthFlow:
         call = protocol.respond_to_challenge(
             self._pool.app_client,
             name,
-            session=machine.session,
+            session=machine.challenge_session,
             username=machine.username,
             responses={},
             client_metadata=metadata,
@@ -705,29 +559,33 @@ class AuthFlow:
         await self._respond(call, retryable_for=None)
 
 
-_SRP_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("cognito_mfa_srp_limiter")
+class FlowDriver:
+    """The :class:`~cognito_mfa.challenges.ChallengeDriver` of one :class:`AuthFlow`: the
+    narrow interface its challenge models answer through."""
 
+    __slots__ = ("_flow",)
 
-def srp_limiter() -> anyio.CapacityLimiter:
-    """The worker-thread limit for SRP math on the current event loop: one core fewer than
-    the machine has (at least one), so the loop thread always finds a free core while many
-    sign-ins compute at once (gmpy2 releases the GIL; anyio's default allows 40 threads)."""
-    try:
-        return _SRP_LIMITER.get()
-    except LookupError:
-        limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) - 1))
-        _SRP_LIMITER.set(limiter)
-        return limiter
+    def __init__(self, flow: AuthFlow) -> None:
+        self._flow = flow
 
+    def __repr__(self) -> str:
+        return f"<FlowDriver of {self._flow!r}>"
 
-def default_random_bytes(count: int) -> bytes:
-    """Randomness for SRP secret exponents: the OS CSPRNG."""
-    return secrets.token_bytes(count)
+    async def respond(
+        self, step: int, responses: Mapping[str, str], client_metadata: Mapping[str, str] | None
+    ) -> None:
+        __tracebackhide__ = True  # keeps the answer out of pytest's failure output
+        await self._flow._answer(step, responses, client_metadata)
 
+    async def associate_software_token(self, step: int) -> SoftwareTokenSecret:
+        return await self._flow._associate(step)
 
-def default_clock() -> datetime:
-    """The time for SRP's TIMESTAMP and token expiry: the system clock, in UTC."""
-    return datetime.now(UTC)
-
-
-DEFAULT_CLOCK: Final[Callable[[], datetime]] = default_clock
+    async def verify_software_token(
+        self,
+        step: int,
+        code: SecretStr,
+        friendly_device_name: str | None,
+        client_metadata: Mapping[str, str] | None,
+    ) -> None:
+        __tracebackhide__ = True  # keeps the code out of pytest's failure output
+        await self._flow._verify(step, code, friendly_device_name, client_metadata)

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_serializer
 
+from ._limits import MAX_TEXT, loads
 from .errors import InvalidInput, ProtocolError
 
 __all__ = ["CognitoUserSession", "MfaType", "NewDeviceMetadata", "decode_jwt_claims_unverified"]
@@ -57,7 +57,7 @@ class MfaType(StrEnum):
 
     @property
     def code_length(self) -> int:
-        """Digits in this factor's code: 6 for SMS and TOTP, 8 for email (wire ref §9.6)."""
+        """Digits in this factor's code: 6 for SMS and TOTP, 8 for email (docs/protocol.md §9.6)."""
         return 8 if self is MfaType.EMAIL_OTP else 6
 
 
@@ -73,23 +73,32 @@ _MFA_ALIASES: dict[str, MfaType] = {
 }
 
 
-def decode_jwt_claims_unverified(token: str) -> dict[str, Any]:
+def decode_jwt_claims_unverified(token: str | SecretStr) -> dict[str, Any]:
     """The claims of a JWT, decoded WITHOUT checking its signature or expiry.
 
-    Raises :class:`~cognito_mfa.errors.ProtocolError` when the token is not a JWT. The message
-    never includes the token.
+    Raises :class:`~cognito_mfa.errors.ProtocolError` when the token is not a JWT, or is
+    longer or nested deeper than anything Cognito issues. The message never includes the token.
     """
-    parts = token.split(".")
-    if len(parts) != 3:
+    if isinstance(token, str):
+        token = SecretStr(token)  # from here on no frame holds the token in clear
+    if not isinstance(token, SecretStr) or len(token.get_secret_value()) > MAX_TEXT:
+        raise ProtocolError(f"token is not a JWT of at most {MAX_TEXT} characters")
+    if token.get_secret_value().count(".") != 2:
         raise ProtocolError("token is not a JWT (expected three dot-separated parts)")
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+        text = base64.urlsafe_b64decode(
+            _padded(token.get_secret_value().split(".")[1]).encode("ascii")
+        ).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeError):
         raise ProtocolError("token payload is not base64url JSON") from None
+    claims = loads(text, "token payload")
     if not isinstance(claims, dict):
         raise ProtocolError("token payload is not a JSON object")
     return claims
+
+
+def _padded(part: str) -> str:
+    return part + "=" * (-len(part) % 4)
 
 
 class NewDeviceMetadata(BaseModel):
@@ -135,49 +144,24 @@ class CognitoUserSession(BaseModel):
         """Build from Cognito's ``AuthenticationResult``; ``issued_at`` is the caller's clock.
 
         A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
-        amazon-cognito-identity-js does. Raises ProtocolError when a token is missing.
+        amazon-cognito-identity-js does. Raises ProtocolError when a token is missing. (The
+        wire parsing is :func:`cognito_mfa.protocol.parse_authentication_result`.)
         """
-        try:
-            id_token = str(result["IdToken"])
-            access_token = str(result["AccessToken"])
-        except KeyError as exc:
-            raise ProtocolError(f"AuthenticationResult lacks {exc.args[0]}") from None
-        expires_in = result.get("ExpiresIn", 3600)
-        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-            raise ProtocolError("AuthenticationResult.ExpiresIn is not an integer")
-        try:
-            expires_at = issued_at + timedelta(seconds=expires_in)
-        except OverflowError:
-            raise ProtocolError("AuthenticationResult.ExpiresIn is out of range") from None
-        refresh = result.get("RefreshToken")
-        device = result.get("NewDeviceMetadata")
-        return cls(
-            id_token=SecretStr(id_token),
-            access_token=SecretStr(access_token),
-            refresh_token=SecretStr(str(refresh)) if refresh else previous_refresh_token,
-            token_type=str(result.get("TokenType") or "Bearer"),
-            expires_at=expires_at,
-            new_device_metadata=(
-                NewDeviceMetadata(
-                    device_key=str(device["DeviceKey"]),
-                    device_group_key=str(device["DeviceGroupKey"]),
-                )
-                if isinstance(device, Mapping)
-                and "DeviceKey" in device
-                and "DeviceGroupKey" in device
-                else None
-            ),
+        from .protocol import parse_authentication_result
+
+        return parse_authentication_result(
+            result, issued_at=issued_at, previous_refresh_token=previous_refresh_token
         )
 
     @property
     def unverified_id_claims(self) -> dict[str, Any]:
         """The ID token's claims, decoded WITHOUT signature verification."""
-        return decode_jwt_claims_unverified(self.id_token.get_secret_value())
+        return decode_jwt_claims_unverified(self.id_token)
 
     @property
     def unverified_access_claims(self) -> dict[str, Any]:
         """The access token's claims, decoded WITHOUT signature verification."""
-        return decode_jwt_claims_unverified(self.access_token.get_secret_value())
+        return decode_jwt_claims_unverified(self.access_token)
 
     @property
     def username(self) -> str | None:

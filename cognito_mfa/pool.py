@@ -21,11 +21,12 @@ from pydantic import SecretStr
 
 from . import protocol
 from ._checks import check_secret, check_string_map, check_text
+from ._defaults import default_clock, default_random_bytes
 from .errors import InvalidInput, PoolClosed, ProtocolError
-from .flow import DEFAULT_CLOCK, AuthFlow, FlowState, default_random_bytes
+from .flow import AuthFlow, FlowState
 from .models import CognitoUserSession
 from .protocol import AppClient, AuthFlowType, TokensStep
-from .transport import RetryPolicy, Transport
+from .transport import NOT_OPEN, RetryPolicy, Transport
 
 if TYPE_CHECKING:
     from .preferences import MfaSettings, UserData
@@ -73,8 +74,10 @@ def _check_endpoint_url(url: object) -> str | None:
 class UserPool:
     """A Cognito user pool seen through one app client.
 
-    ``async with UserPool(pool_id, client_id) as pool:`` opens the one ``cognito-idp`` client
-    the pool owns for its lifetime, shared by every flow started from it. The region comes from
+    ``async with UserPool(pool_id, client_id) as pool:`` (or ``await pool.open()`` ...
+    ``await pool.aclose()`` where a block cannot span the pool's life, as in a notebook) opens
+    the one ``cognito-idp`` client the pool owns for its lifetime, shared by every flow started
+    from it. The region comes from
     the pool id (``us-east-1_Abc123``) unless given. ``endpoint_url`` points at the emulator or
     any compatible server. No AWS credentials are needed to sign users in; the ``admin_*``
     methods need IAM credentials (the ``aws_*`` arguments, a profile, or the environment).
@@ -120,7 +123,7 @@ class UserPool:
         self.client_secret: SecretStr | None = client_secret
         self.region = _check_region(region, match.group(1))
         self.endpoint_url = _check_endpoint_url(endpoint_url)
-        self.clock: Callable[[], datetime] = clock or DEFAULT_CLOCK
+        self.clock: Callable[[], datetime] = clock or default_clock
         self.random_bytes: Callable[[int], bytes] = random_bytes or default_random_bytes
         self.app_client = AppClient(pool_id, client_id, client_secret)
         self.transport = Transport(
@@ -138,14 +141,26 @@ class UserPool:
         return f"<UserPool {self.pool_id} client={self.client_id} region={self.region}>"
 
     async def __aenter__(self) -> UserPool:
-        await self.transport.open()
+        await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def open(self) -> UserPool:
+        """Open the pool's ``cognito-idp`` client; returns the pool. Opening an open pool does
+        nothing.
+
+        For code that cannot wrap the pool's lifetime in ``async with`` (a notebook, a REPL, a
+        service's start-up and shutdown hooks); pair it with :meth:`aclose`. Raises PoolClosed
+        when the pool was closed (a closed pool stays closed: make a new one).
+        """
+        await self.transport.open()
+        return self
+
     async def aclose(self) -> None:
-        """Close the pool's client. Flows still in progress fail with PoolClosed."""
+        """Close the pool's client (closing twice does nothing). Flows still in progress fail
+        with PoolClosed."""
         await self.transport.aclose()
 
     @property
@@ -154,7 +169,7 @@ class UserPool:
 
     def _require_open(self) -> None:
         if not self.transport.is_open:
-            raise PoolClosed("the pool is not open: use 'async with UserPool(...) as pool'")
+            raise PoolClosed(NOT_OPEN)
 
     # --- sign-in -------------------------------------------------------------------------
 
@@ -232,9 +247,11 @@ class UserPool:
         answer with SessionExpired.
         """
         if isinstance(state, str | bytes):
+            if len(state) > FlowState.MAX_JSON:
+                raise InvalidInput(f"a saved sign-in state is at most {FlowState.MAX_JSON} long")
             try:
                 state = FlowState.model_validate_json(state)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidInput("not a saved sign-in state") from None
         if not isinstance(state, FlowState):
             raise InvalidInput("not a saved sign-in state")
@@ -263,7 +280,7 @@ class UserPool:
         username = session.username if self.client_secret is not None else None
         call = protocol.refresh_tokens(
             self.app_client,
-            session.refresh_token.get_secret_value(),
+            session.refresh_token,
             username=username,
             client_metadata=_check_metadata(client_metadata),
         )
@@ -271,7 +288,7 @@ class UserPool:
         step = protocol.parse_auth_response(response)
         if not isinstance(step, TokensStep):
             raise ProtocolError(f"refresh answered with a challenge ({step.name})")
-        return CognitoUserSession.from_authentication_result(
+        return protocol.parse_authentication_result(
             step.result, issued_at=self.clock(), previous_refresh_token=session.refresh_token
         )
 

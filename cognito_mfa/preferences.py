@@ -1,7 +1,7 @@
-"""MFA management values, and the pure request builders and response parsers behind them.
+"""MFA management values: the settings a caller passes and the user data Cognito returns.
 
-Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18; wire reference
-§2.2, §7.4-7.6):
+Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18;
+``docs/protocol.md`` §2.2, §7.4-7.6):
 
 * ``SetUserMFAPreference`` / ``AdminSetUserMFAPreference``: ``SMSMfaSettings``,
   ``SoftwareTokenMfaSettings`` and ``EmailMfaSettings``, each ``{Enabled, PreferredMfa}``. Only
@@ -12,28 +12,25 @@ Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18; wire 
   phone_number}]`` turns SMS MFA on, ``[]`` turns it off (amazon-cognito-identity-js
   ``enableMFA``/``disableMFA``).
 
-Nothing here does I/O; :mod:`cognito_mfa.user` sends what these functions build.
+The request builders and response parsers behind them (``mfa_preference_params``,
+``legacy_mfa_options``, ``parse_mfa_options``, ``parse_user_data``) live with every other wire
+key in :mod:`cognito_mfa.protocol`; the names stay importable from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from .errors import InvalidInput, ProtocolError
+from .errors import InvalidInput
 from .models import MfaType
 
 __all__ = [
     "MfaOption",
     "MfaSettings",
     "UserData",
-    "legacy_mfa_options",
-    "mfa_preference_params",
-    "parse_mfa_options",
-    "parse_user_data",
 ]
 
 
@@ -102,137 +99,15 @@ class UserData(BaseModel):
         return bool(self.enabled_mfa or self.mfa_options)
 
 
-# --- request builders ---------------------------------------------------------------------
-
-_SETTINGS_KEYS: tuple[tuple[str, str], ...] = (
-    ("sms", "SMSMfaSettings"),
-    ("software_token", "SoftwareTokenMfaSettings"),
-    ("email", "EmailMfaSettings"),
+_MOVED = frozenset(
+    {"legacy_mfa_options", "mfa_preference_params", "parse_mfa_options", "parse_user_data"}
 )
 
 
-def mfa_preference_params(
-    *,
-    sms: MfaSettings | None,
-    software_token: MfaSettings | None,
-    email: MfaSettings | None,
-) -> dict[str, Any]:
-    """The settings blocks of a (Admin)SetUserMFAPreference request.
+def __getattr__(name: str) -> Any:
+    # the wire functions moved to protocol (one module owns every key); old imports still work
+    if name in _MOVED:
+        from . import protocol
 
-    ``None`` leaves a factor unchanged (its block is omitted). Raises
-    :class:`~cognito_mfa.errors.InvalidInput` when an argument is not an :class:`MfaSettings`,
-    when more than one factor is preferred, or when no factor is given at all.
-    """
-    given = {"sms": sms, "software_token": software_token, "email": email}
-    params: dict[str, Any] = {}
-    preferred: list[str] = []
-    for name, wire_key in _SETTINGS_KEYS:
-        setting = given[name]
-        if setting is None:
-            continue
-        if not isinstance(setting, MfaSettings):
-            raise InvalidInput(f"{name} must be an MfaSettings or None")
-        if setting.preferred and not setting.enabled:
-            # only reachable through model_construct / model_copy, which skip validation
-            raise InvalidInput(f"{name}: a preferred MFA factor must also be enabled")
-        if setting.preferred:
-            preferred.append(name)
-        params[wire_key] = {"Enabled": setting.enabled, "PreferredMfa": setting.preferred}
-    if not params:
-        raise InvalidInput("give at least one of sms, software_token, email")
-    if len(preferred) > 1:
-        raise InvalidInput(f"at most one MFA factor may be preferred, got {', '.join(preferred)}")
-    return params
-
-
-def legacy_mfa_options(*, enabled: bool) -> list[dict[str, str]]:
-    """``MFAOptions`` for the legacy SetUserSettings: SMS to phone_number, or none."""
-    return [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}] if enabled else []
-
-
-# --- response parsers ---------------------------------------------------------------------
-
-
-def parse_mfa_options(raw: Any) -> tuple[MfaOption, ...]:
-    """Parse ``MFAOptions``; raises :class:`~cognito_mfa.errors.ProtocolError` if malformed."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ProtocolError("MFAOptions is not a list")
-    try:
-        return tuple(
-            MfaOption(
-                delivery_medium=item.get("DeliveryMedium"),
-                attribute_name=item.get("AttributeName"),
-            )
-            for item in raw
-            if isinstance(item, Mapping)
-        )
-    except ValidationError as exc:
-        raise ProtocolError(f"MFAOptions entry not understood: {exc.errors()[0]['msg']}") from None
-
-
-def _mfa_type(name: str) -> MfaType | None:
-    try:
-        return MfaType(name)
-    except ValueError:
-        return None
-
-
-def _epoch(value: Any) -> datetime | None:
-    # botocore parses the JSON epoch seconds into aware datetimes; a raw number is accepted too
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
-    raise ProtocolError("a user date is neither a timestamp nor a number")
-
-
-def parse_user_data(response: Mapping[str, Any]) -> UserData:
-    """Parse a GetUser or AdminGetUser answer.
-
-    Raises :class:`~cognito_mfa.errors.ProtocolError` when a field has the wrong shape.
-    """
-    username = response.get("Username")
-    if not isinstance(username, str):
-        raise ProtocolError("GetUser answer lacks Username")
-    attributes: dict[str, str] = {}
-    raw_attributes = response.get("UserAttributes", [])
-    if not isinstance(raw_attributes, list):
-        raise ProtocolError("UserAttributes is not a list")
-    for item in raw_attributes:
-        if not isinstance(item, Mapping) or not isinstance(item.get("Name"), str):
-            raise ProtocolError("a UserAttributes entry lacks Name")
-        attributes[item["Name"]] = str(item.get("Value", ""))
-
-    raw_list = response.get("UserMFASettingList") or []
-    if not isinstance(raw_list, list) or not all(isinstance(x, str) for x in raw_list):
-        raise ProtocolError("UserMFASettingList is not a list of names")
-    enabled = tuple(t for t in (_mfa_type(x) for x in raw_list) if t is not None)
-    unknown = tuple(x for x in raw_list if _mfa_type(x) is None)
-
-    raw_preferred = response.get("PreferredMfaSetting")
-    preferred: MfaType | None = None
-    if raw_preferred:
-        if not isinstance(raw_preferred, str):
-            raise ProtocolError("PreferredMfaSetting is not a string")
-        preferred = _mfa_type(raw_preferred)
-        if preferred is None and raw_preferred not in unknown:
-            unknown = (*unknown, raw_preferred)
-
-    raw_enabled = response.get("Enabled")
-    status = response.get("UserStatus")
-    return UserData(
-        username=username,
-        attributes=attributes,
-        enabled_mfa=enabled,
-        preferred_mfa=preferred,
-        mfa_options=parse_mfa_options(response.get("MFAOptions")),
-        unknown_mfa_settings=unknown,
-        enabled=raw_enabled if isinstance(raw_enabled, bool) else None,
-        user_status=status if isinstance(status, str) else None,
-        created_at=_epoch(response.get("UserCreateDate")),
-        last_modified_at=_epoch(response.get("UserLastModifiedDate")),
-    )
+        return getattr(protocol, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

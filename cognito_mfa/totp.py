@@ -3,8 +3,11 @@
 Sources:
 
 * ``AssociateSoftwareToken`` (Cognito API reference): ``SecretCode`` is the base32 shared
-  secret, at least 16 characters (botocore model ``SecretCodeType``).
-* Cognito's TOTP parameters (wire reference §7.3): 6 digits, 30-second steps, SHA-1, which are
+  secret, at least 16 characters (botocore model ``SecretCodeType``). Other services that speak
+  the protocol send other secrets (moto's server mode sends a fixed 12-character one), so any
+  non-empty secret is accepted as it comes; whether it is base32, which codes and an
+  authenticator app need, is checked where they are made.
+* Cognito's TOTP parameters (``docs/protocol.md`` §7.3): 6 digits, 30-second steps, SHA-1, which are
   the Key URI defaults, so the URI carries no ``algorithm``/``digits``/``period`` parameter.
 * The Key URI format (google-authenticator wiki, "Key-Uri-Format"):
   ``otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=ISSUER``, where issuer and account are
@@ -34,28 +37,27 @@ import pyotp
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from ._checks import check_encodable
-from .errors import InvalidInput, UsageError
+from .errors import InvalidInput, ProtocolError, UsageError
 
 __all__ = ["QrSupportMissing", "SoftwareTokenSecret"]
 
-# RFC 4648 base32 alphabet without padding, case-insensitive; at least 16 characters as in
-# botocore's SecretCodeType (which allows [A-Za-z0-9]+; anything outside base32 could not be
-# typed into an authenticator app, so we refuse it).
-_BASE32: Final = re.compile(r"[A-Za-z2-7]{16,}")
-
-# Cognito's own lower bound is 16 base32 characters (80 bits); pyotp refuses secrets under
-# 112 bits by default. The secret is Cognito's choice, not ours, so accept what Cognito may send.
-_COGNITO_MIN_SECRET_BITS: Final = 80
+# RFC 4648 base32 alphabet, case-insensitive, padding optional: what an authenticator app (and
+# the code computation) can take.
+_BASE32: Final = re.compile(r"[A-Za-z2-7]+=*")
 
 
 class QrSupportMissing(UsageError, ImportError):
     """QR rendering needs segno: install the ``qr`` extra (``pip install cognito-mfa[qr]``)."""
 
 
-class _CognitoTotp(pyotp.TOTP):
-    """pyotp's TOTP accepting the shortest secret Cognito's model allows."""
+class _ServiceTotp(pyotp.TOTP):
+    """pyotp's TOTP without its minimum secret length (112 bits by default).
 
-    min_secret_length_bits = _COGNITO_MIN_SECRET_BITS
+    The secret is the service's choice, not ours: Cognito's floor is 80 bits, moto's fixed
+    secret has 60, and codes must match what the service computes from it.
+    """
+
+    min_secret_length_bits = 0
 
 
 def _segno() -> ModuleType:
@@ -88,14 +90,25 @@ class SoftwareTokenSecret(BaseModel):
 
     @field_validator("secret_code")
     @classmethod
-    def _base32(cls, value: SecretStr) -> SecretStr:
-        if not _BASE32.fullmatch(value.get_secret_value()):
-            raise ValueError("secret_code must be at least 16 base32 characters (A-Z, 2-7)")
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("secret_code must not be empty")
         return value
 
+    @property
+    def is_base32(self) -> bool:
+        """Whether the secret is base32, as authenticator apps and code computation need."""
+        return _BASE32.fullmatch(self.secret_code.get_secret_value()) is not None
+
     def totp(self) -> pyotp.TOTP:
-        """A :class:`pyotp.TOTP` for this secret with Cognito's parameters (SHA-1, 6, 30 s)."""
-        return _CognitoTotp(self.secret_code.get_secret_value().upper())
+        """A :class:`pyotp.TOTP` for this secret with Cognito's parameters (SHA-1, 6, 30 s).
+
+        Raises :class:`~cognito_mfa.errors.ProtocolError` when the secret the service sent is
+        not base32 (no authenticator app could use it either).
+        """
+        if not self.is_base32:
+            raise ProtocolError("the TOTP secret the service sent is not base32")
+        return _ServiceTotp(self.secret_code.get_secret_value().upper().rstrip("="))
 
     def code_at(self, when: float | datetime) -> str:
         """The 6-digit code for the 30 s step containing ``when`` (epoch seconds or a datetime)."""
@@ -111,7 +124,8 @@ class SoftwareTokenSecret(BaseModel):
         ``account_name`` is what the app shows under the code (e.g. the user's email);
         ``issuer`` names the service. Both are percent-encoded in the label; the issuer is also
         sent as the ``issuer`` parameter. Raises :class:`~cognito_mfa.errors.InvalidInput` for
-        an empty account name or issuer, or one that is not valid Unicode.
+        an empty account name or issuer, or one that is not valid Unicode, and
+        :class:`~cognito_mfa.errors.ProtocolError` when the secret is not base32.
         """
         _check_name(account_name, "account_name")
         if issuer is not None:

@@ -2,7 +2,7 @@
 
 Ports ``associateSoftwareToken``, ``verifySoftwareToken``, ``setUserMfaPreference``,
 ``getUserData``, the deprecated ``enableMFA`` / ``disableMFA`` / ``getMFAOptions`` and
-``globalSignOut`` (wire reference §8) as coroutines with typed results, plus the server-side
+``globalSignOut`` (``docs/protocol.md`` §8) as coroutines with typed results, plus the server-side
 ``AdminSetUserMFAPreference`` / ``AdminGetUser`` for services holding IAM credentials.
 Operations: Cognito API reference, AssociateSoftwareToken, VerifySoftwareToken,
 SetUserMFAPreference, SetUserSettings, GetUser, GlobalSignOut, AdminSetUserMFAPreference,
@@ -10,43 +10,41 @@ AdminGetUser.
 
 Every user operation is authorised by the session's access token. When Cognito says the
 access token has expired, the session is renewed once through ``pool.refresh`` (the refresh
-token) and the call is repeated; ``user.session`` then holds the new tokens, to be stored by
+token) and the call is repeated; ``user.tokens`` then holds the new tokens, to be stored by
 the caller. When the refresh token itself is expired or revoked, :class:`TokenRevoked` says
 to sign in again.
 
-Request building and answer parsing are pure (:mod:`cognito_mfa.preferences`); this module
-only validates input, sends, and refreshes.
+Request building and answer parsing are pure (:mod:`cognito_mfa.protocol`, which owns every
+wire key); this module only validates input, sends, and refreshes.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import anyio
 from pydantic import SecretStr
 
+from . import protocol
 from ._checks import check_code, check_device_name, check_encodable
 from .errors import (
     EnableSoftwareTokenMFA,
     InvalidInput,
     NotAuthorized,
-    ProtocolError,
     TokenRevoked,
 )
 from .models import CognitoUserSession, MfaType
-from .preferences import (
-    MfaOption,
-    MfaSettings,
-    UserData,
-    legacy_mfa_options,
-    mfa_preference_params,
-    parse_mfa_options,
+from .preferences import MfaOption, MfaSettings, UserData
+from .protocol import (
+    Call,
+    VerifyStatus,
+    parse_legacy_mfa_options,
+    parse_software_token_secret,
     parse_user_data,
+    parse_verify_software_token,
 )
-from .protocol import parse_software_token_secret
 from .totp import SoftwareTokenSecret
 from .transport import Transport
 
@@ -102,27 +100,33 @@ class CognitoUser:
         return f"<CognitoUser pool_id={self._pool.pool_id!r}>"
 
     @property
+    def tokens(self) -> CognitoUserSession:
+        """The current tokens; replaced after an automatic refresh (store them again then)."""
+        return self._session
+
+    @property
     def session(self) -> CognitoUserSession:
-        """The current tokens; replaced after an automatic refresh (store it again then)."""
+        """Deprecated alias of :attr:`tokens`."""
         return self._session
 
     # --- the one authorised-call path -----------------------------------------------------
 
-    async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def _call(self, call: Call) -> dict[str, Any]:
         __tracebackhide__ = True  # keeps codes and tokens out of pytest's failure output
         session = self._session
         try:
-            return await self._pool.transport.call(
-                operation, {**params, "AccessToken": session.access_token.get_secret_value()}
-            )
+            return await self._send(call, session)
         except TokenRevoked as exc:
             if not _ACCESS_TOKEN_EXPIRED.search(exc.message):
                 raise  # revoked (e.g. after a global sign-out): a refresh would be refused too
             await self._refresh_after(session, exc)
         # once only: a second expiry right after a refresh is reported, not looped on
-        return await self._pool.transport.call(
-            operation, {**params, "AccessToken": self._session.access_token.get_secret_value()}
-        )
+        return await self._send(call, self._session)
+
+    async def _send(self, call: Call, session: CognitoUserSession) -> dict[str, Any]:
+        __tracebackhide__ = True  # keeps codes and tokens out of pytest's failure output
+        authorised = protocol.with_access_token(call, session.access_token)
+        return await self._pool.transport.call(authorised.operation, authorised.params)
 
     async def _refresh_after(self, stale: CognitoUserSession, cause: TokenRevoked) -> None:
         async with self._refresh_lock:
@@ -164,7 +168,7 @@ class CognitoUser:
         :class:`~cognito_mfa.errors.InvalidParameter`,
         :class:`~cognito_mfa.errors.ProtocolError` (no usable ``SecretCode`` in the answer).
         """
-        response = await self._call("AssociateSoftwareToken", {})
+        response = await self._call(protocol.user_associate_software_token())
         secret, _ = parse_software_token_secret(response)
         return secret
 
@@ -187,21 +191,19 @@ class CognitoUser:
         """
         __tracebackhide__ = True  # keeps the code out of pytest's failure output
         user_code = check_code(code, MfaType.SOFTWARE_TOKEN_MFA.code_length)
-        params: dict[str, Any] = {"UserCode": user_code}
         if friendly_device_name is not None:
-            params["FriendlyDeviceName"] = check_device_name(friendly_device_name)
-        response = await self._call("VerifySoftwareToken", params)
-        status = response.get("Status")
-        if status == "SUCCESS":
-            return
-        if status == "ERROR":
-            # Cognito's second failure form: HTTP 200 with Status ERROR (wire reference §7.2)
+            check_device_name(friendly_device_name)
+        response = await self._call(
+            protocol.user_verify_software_token(user_code, friendly_device_name)
+        )
+        status, _ = parse_verify_software_token(response)
+        if status is VerifyStatus.ERROR:
+            # Cognito's second failure form: HTTP 200 with Status ERROR (docs/protocol.md §7.2)
             raise EnableSoftwareTokenMFA(
                 "VerifySoftwareToken answered Status ERROR (clock skew or too many attempts)",
                 code="EnableSoftwareTokenMFAException",
                 operation="VerifySoftwareToken",
             )
-        raise ProtocolError("VerifySoftwareToken answered no known Status")
 
     # --- preferences ----------------------------------------------------------------------
 
@@ -223,8 +225,9 @@ class CognitoUser:
         turn on SOFTWARE_TOKEN_MFA``), :class:`~cognito_mfa.errors.PasswordResetRequired`,
         :class:`~cognito_mfa.errors.UserNotFound`.
         """
-        params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
-        await self._call("SetUserMFAPreference", params)
+        await self._call(
+            protocol.set_user_mfa_preference(sms=sms, software_token=software_token, email=email)
+        )
 
     async def get_user_data(self) -> UserData:
         """The user's attributes, enabled factors, preferred factor and legacy MFAOptions.
@@ -232,7 +235,7 @@ class CognitoUser:
         Raises, besides the class's common errors:
         :class:`~cognito_mfa.errors.UserNotFound`.
         """
-        return parse_user_data(await self._call("GetUser", {}))
+        return parse_user_data(await self._call(protocol.get_user()))
 
     async def global_sign_out(self) -> None:
         """Revoke all of the user's tokens everywhere; this user object is unusable after.
@@ -240,7 +243,7 @@ class CognitoUser:
         Raises the class's common errors; :class:`~cognito_mfa.errors.TokenRevoked` when
         already signed out.
         """
-        await self._call("GlobalSignOut", {})
+        await self._call(protocol.global_sign_out())
 
     # --- legacy, deprecated as in amazon-cognito-identity-js ------------------------------
 
@@ -258,7 +261,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=True)})
+        await self._call(protocol.legacy_settings(enabled=True))
 
     async def disable_mfa(self) -> None:
         """Deprecated: turn SMS MFA off with the legacy SetUserSettings.
@@ -273,7 +276,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        await self._call("SetUserSettings", {"MFAOptions": legacy_mfa_options(enabled=False)})
+        await self._call(protocol.legacy_settings(enabled=False))
 
     async def get_mfa_options(self) -> tuple[MfaOption, ...]:
         """Deprecated: the legacy ``MFAOptions`` (SMS only). Use :meth:`get_user_data`.
@@ -286,8 +289,7 @@ class CognitoUser:
             DeprecationWarning,
             stacklevel=2,
         )
-        response = await self._call("GetUser", {})
-        return parse_mfa_options(response.get("MFAOptions"))
+        return parse_legacy_mfa_options(await self._call(protocol.get_user()))
 
 
 # --- server side (IAM credentials on the pool) ---------------------------------------------
@@ -313,10 +315,10 @@ async def admin_set_user_mfa_preference(
     :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
     """
     _check_username(username)
-    params = mfa_preference_params(sms=sms, software_token=software_token, email=email)
-    await pool.transport.call(
-        "AdminSetUserMFAPreference", {**params, "UserPoolId": pool.pool_id, "Username": username}
+    call = protocol.admin_set_user_mfa_preference(
+        pool.pool_id, username, sms=sms, software_token=software_token, email=email
     )
+    await pool.transport.call(call.operation, call.params)
 
 
 async def admin_get_user(pool: PoolLike, username: str) -> UserData:
@@ -333,7 +335,5 @@ async def admin_get_user(pool: PoolLike, username: str) -> UserData:
     :class:`~cognito_mfa.errors.PoolClosed`.
     """
     _check_username(username)
-    response = await pool.transport.call(
-        "AdminGetUser", {"UserPoolId": pool.pool_id, "Username": username}
-    )
-    return parse_user_data(response)
+    call = protocol.admin_get_user(pool.pool_id, username)
+    return parse_user_data(await pool.transport.call(call.operation, call.params))

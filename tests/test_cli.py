@@ -94,7 +94,10 @@ def test_sign_in_with_totp_retries_a_wrong_code_and_writes_a_private_token_file(
         [PASSWORD, "000000", totp_now(cognito_server, user)],
     )
     assert status == 0, err
-    assert "not accepted: CodeMismatch" in out
+    # the reason (Cognito's message and code) and the next step, on one line
+    assert (
+        "not accepted: Invalid code received for user (CodeMismatch); wait for the next code" in out
+    )
     assert "signed in as alice" in out
     assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
     saved = json.loads(tokens.read_text())
@@ -166,7 +169,10 @@ def test_wrong_password_is_one_line_and_exit_1(cognito_server: EmulatorServer) -
     status, out, err = run_cli(["sign-in", *pool_args(cognito_server, pool)], ["wrong-password"])
     assert status == 1
     lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert lines == ["error: NotAuthorized: Incorrect username or password."]
+    assert lines == [
+        "error: NotAuthorized: Incorrect username or password. "
+        "Next: check the username and password."
+    ]
     assert "wrong-password" not in out + err
 
 
@@ -233,3 +239,216 @@ def test_demo_runs_and_exits_zero() -> None:
         "signed out.",
     ):
         assert expected in out
+
+
+# --- issue 11, finding 5: errors with their reason and next step; files; flags ----------------
+
+
+def test_a_malformed_code_says_why_and_a_reused_totp_code_says_to_wait(
+    cognito_server: EmulatorServer,
+) -> None:
+    pool, user = seed(cognito_server, totp=True, preferred="TOTP")
+    cognito_server.emulator.advance(30)
+    used = totp_now(cognito_server, user)()
+    status, out, err = run_cli(
+        ["sign-in", *pool_args(cognito_server, pool)], [PASSWORD, "12345", used]
+    )
+    assert status == 0, err
+    lines = [line.strip() for line in out.splitlines() if "not accepted" in line]
+    assert lines == ["not accepted: the code must be exactly 6 digits; try again"]
+    # the same code in the next sign-in: refused as used, with the hint to wait for the next
+    status, out, err = run_cli(
+        ["sign-in", *pool_args(cognito_server, pool)],
+        [PASSWORD, used, lambda: user.totp_code(cognito_server.emulator.now() + 30)],
+    )
+    assert status == 0, err
+    lines = [line.strip() for line in out.splitlines() if "not accepted" in line]
+    assert len(lines) == 1
+    assert lines[0].endswith("(CodeMismatch); wait for the next code in the app and enter that")
+
+
+def test_new_password_refusal_shows_cognitos_policy_text(cognito_server: EmulatorServer) -> None:
+    async def _seed() -> SeededPool:
+        async with aioboto3.Session().client(
+            "cognito-idp",
+            region_name="us-east-1",
+            endpoint_url=cognito_server.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ) as client:
+            seeder = Seeder(client, clock=cognito_server.emulator.now)
+            pool = await seeder.create_pool_and_client(mfa="OFF")
+            await client.admin_create_user(
+                UserPoolId=pool.pool_id,
+                Username="gina",
+                TemporaryPassword="Temp-Horse-1",
+                MessageAction="SUPPRESS",
+            )
+            return pool
+
+    pool = anyio.run(_seed)
+    args = [*pool_args(cognito_server, pool)[:-2], "--username", "gina"]
+    status, out, err = run_cli(
+        ["sign-in", *args, "--auth-flow", "USER_PASSWORD_AUTH"],
+        ["Temp-Horse-1", "short", "short", PASSWORD, PASSWORD],
+    )
+    assert status == 0, err
+    refused = [line for line in out.splitlines() if "not accepted" in line]
+    assert len(refused) == 1
+    assert "Password did not conform with policy: Password not long enough" in refused[0]
+    assert "(InvalidPassword)" in refused[0]
+
+
+def test_tokens_file_errors_are_one_line(cognito_server: EmulatorServer, tmp_path: Path) -> None:
+    pool, _ = seed(cognito_server)
+    base = pool_args(cognito_server, pool)
+    missing = tmp_path / "missing.json"
+    status, _, err = run_cli(["mfa", "status", *base, "--tokens-file", str(missing)], [])
+    assert status == 1
+    assert err.strip() == (
+        f"error: {missing} does not exist: sign in first with "
+        f"'cognito-mfa sign-in --tokens-file {missing}'"
+    )
+    assert cognito_server.emulator.messages == []  # no sign-in was started
+
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\xff\xfe not utf-8 \x80")
+    status, _out, err = run_cli(["mfa", "status", *base, "--tokens-file", str(garbage)], [])
+    assert status == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "does not hold tokens" in err
+
+    nested = tmp_path / "no" / "such" / "dir" / "t.json"
+    status, _, err = run_cli(["sign-in", *base, "--tokens-file", str(nested)], [PASSWORD])
+    assert status == 1
+    assert "does not exist" in err and err.count("\n") == 1
+    assert not (tmp_path / "no").exists()  # no directory was created
+
+
+def test_refreshed_tokens_are_written_back(cognito_server: EmulatorServer, tmp_path: Path) -> None:
+    pool, _ = seed(cognito_server)
+    tokens = tmp_path / "tokens.json"
+    args = [*pool_args(cognito_server, pool), "--tokens-file", str(tokens)]
+    status, _, err = run_cli(["sign-in", *args], [PASSWORD])
+    assert status == 0, err
+    before = json.loads(tokens.read_text())
+    cognito_server.emulator.advance(3600 + 1)  # the access token expires; the refresh one not
+    status, out, err = run_cli(["mfa", "status", *args, "--json"], [])
+    assert status == 0, err
+    assert json.loads(out)["username"] == "alice"  # stdout stays pure JSON
+    after = json.loads(tokens.read_text())
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] == before["refresh_token"]
+    assert "refreshed tokens written" in err
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
+
+
+def test_totp_setup_labels_the_account_with_the_real_username(
+    cognito_server: EmulatorServer, tmp_path: Path
+) -> None:
+    pool, _ = seed(cognito_server)
+    tokens = tmp_path / "tokens.json"
+    args = [*pool_args(cognito_server, pool)]
+    status, _, err = run_cli(["sign-in", *args, "--tokens-file", str(tokens)], [PASSWORD])
+    assert status == 0, err
+    without_username = [a for a in args if a not in ("--username", "alice")]
+    screen: list[str] = []
+
+    def code() -> str:
+        uri = re.search(r"otpauth://\S+", "".join(screen))
+        assert uri is not None
+        secret = pyotp.parse_uri(uri.group(0))
+        assert isinstance(secret, pyotp.TOTP)
+        return secret.at(int(cognito_server.emulator.now()))
+
+    class Screen(io.StringIO):
+        def write(self, text: str) -> int:
+            screen.append(text)
+            return len(text)
+
+    status = main(
+        ["totp", "setup", *without_username, "--tokens-file", str(tokens)],
+        Console(ScriptedInput([code]), Screen(), io.StringIO()),
+    )
+    assert status == 0
+    uri = re.search(r"otpauth://\S+", "".join(screen))
+    assert uri is not None
+    assert uri.group(0).startswith("otpauth://totp/Cognito:alice?")
+
+
+def test_connection_failure_names_the_url() -> None:
+    url = "http://127.0.0.1:9"
+    status, _, err = run_cli(
+        [
+            "sign-in",
+            "--pool-id",
+            "us-east-1_Abc123",
+            "--client-id",
+            "c",
+            "--endpoint-url",
+            url,
+            "--username",
+            "alice",
+        ],
+        [PASSWORD],
+    )
+    assert status == 1
+    assert url in err and "ConnectionFailed" in err and "Next: check --endpoint-url" in err
+
+
+def test_client_secret_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COGNITO_CLIENT_SECRET", raising=False)
+    monkeypatch.delenv("MY_SECRET", raising=False)
+    base = [
+        "sign-in",
+        "--pool-id",
+        "us-east-1_Abc123",
+        "--client-id",
+        "c",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ]
+    status, _, err = run_cli([*base, "--client-secret-env", "MY_SECRET"], [])
+    assert status == 1
+    assert err.strip() == (
+        "error: --client-secret-env: the environment variable MY_SECRET is not set"
+    )
+    status, _, err = run_cli([*base, "--client-secret", "s3cr3t-value"], [])
+    assert "warning: --client-secret shows in the process list" in err
+    assert "s3cr3t-value" not in err
+
+
+def test_version_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    import cognito_mfa
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cognito-mfa {cognito_mfa.__version__}"
+    for argv in (["mfa"], ["totp"], []):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "required: COMMAND" in err
+        assert "_command" not in err
+    parser_help = subprocess.run(
+        [sys.executable, "-m", "cognito_mfa", "mfa", "preference", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
+    for option in (
+        "--sms",
+        "--totp",
+        "--email",
+        "--auth-flow",
+        "--client-secret-env",
+        "--tokens-file",
+        "--username",
+        "--region",
+    ):
+        line = next(line for line in parser_help.splitlines() if line.strip().startswith(option))
+        rest = parser_help[parser_help.index(line) :].split("\n  -", 1)[0]
+        assert len(rest.split()) > 2, f"{option} has no help text"

@@ -26,8 +26,14 @@ import anyio
 import pytest
 
 from cognito_mfa import cli
-from cognito_mfa.cli import write_private_file
-from cognito_mfa.testing import EmulatorServer, SeededPool, SeededUser, Seeder, emulator_client
+from cognito_mfa.cli import CliError, write_private_file
+from cognito_mfa.testing import (
+    EmulatorServer,
+    SeededPool,
+    SeededUser,
+    Seeder,
+    emulator_client,
+)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -58,10 +64,19 @@ def old_file(tmp_path: Path) -> Path:
 
 def test_new_file_is_0600(tmp_path: Path, permissive_umask: None) -> None:
     target = tmp_path / "sub" / "tokens.json"
+    target.parent.mkdir()
     write_private_file(target, '{"a": 1}\n')
     assert target.read_text() == '{"a": 1}\n'
     assert _mode(target) == 0o600
     assert sorted(p.name for p in target.parent.iterdir()) == ["tokens.json"]
+
+
+def test_a_missing_directory_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    # a typo in --tokens-file must not leave directories behind
+    target = tmp_path / "no" / "such" / "tokens.json"
+    with pytest.raises(CliError, match="does not exist"):
+        write_private_file(target, "{}\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_replacing_a_file_makes_it_0600(old_file: Path, permissive_umask: None) -> None:
@@ -130,7 +145,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_file(old_file: Path) -> None:
         f"""
         import os, sys, time
         from pathlib import Path
-        from cognito_mfa.cli import write_private_file
+        from cognito_mfa.cli import CliError, write_private_file
 
         def stall(fd):
             print("writing", flush=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -202,7 +204,8 @@ def test_parse_challenge() -> None:
     )
     assert isinstance(step, protocol.ChallengeStep)
     assert step.name == "SMS_MFA"
-    assert step.session == "secret-session-value"
+    assert step.session is not None
+    assert step.session.get_secret_value() == "secret-session-value"
     assert step.parameters == {"CODE_DELIVERY_DESTINATION": "+***12"}
     assert "secret-session-value" not in repr(step)
 
@@ -226,7 +229,8 @@ def test_a_session_outside_cognitos_bounds_is_refused_without_echoing_it(length:
 @pytest.mark.parametrize("session", [20, 2048])
 def test_a_session_at_cognitos_bounds_is_kept(session: int) -> None:
     step = protocol.parse_auth_response({"ChallengeName": "SMS_MFA", "Session": "s" * session})
-    assert isinstance(step, protocol.ChallengeStep) and step.session == "s" * session
+    assert isinstance(step, protocol.ChallengeStep) and step.session is not None
+    assert step.session.get_secret_value() == "s" * session
 
 
 def test_a_session_that_is_not_a_string_is_refused() -> None:
@@ -308,17 +312,159 @@ def test_parse_new_password_required() -> None:
         protocol.parse_new_password_required({"userAttributes": "{"})
 
 
+def _revealed(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+    first, second = (v.get_secret_value() if isinstance(v, SecretStr) else v for v in pair)
+    return first, second
+
+
 def test_parse_software_token_answers() -> None:
     session = "S" * 20
-    assert protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": session}) == (
-        "ABC",
-        session,
-    )
-    assert protocol.parse_associate_software_token({"SecretCode": "ABC"}) == ("ABC", None)
+    answer = protocol.parse_associate_software_token({"SecretCode": "ABC", "Session": session})
+    assert _revealed(answer) == ("ABC", session)
+    answer = protocol.parse_associate_software_token({"SecretCode": "ABC"})
+    assert _revealed(answer) == ("ABC", None)
     with pytest.raises(ProtocolError):
         protocol.parse_associate_software_token({"Session": session})
-    assert protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session}) == (
-        True,
-        session,
-    )
-    assert protocol.parse_verify_software_token({"Status": "ERROR"}) == (False, None)
+    status = protocol.parse_verify_software_token({"Status": "SUCCESS", "Session": session})
+    assert _revealed(status) == (protocol.VerifyStatus.SUCCESS, session)
+    status = protocol.parse_verify_software_token({"Status": "ERROR"})
+    assert status == (protocol.VerifyStatus.ERROR, None)
+    # one parser for both callers: any other Status is Cognito answering nonsense
+    for other in ({"Status": "PENDING"}, {}):
+        with pytest.raises(ProtocolError):
+            protocol.parse_verify_software_token(other)
+
+
+# --- one wire layer: every Cognito wire key is spelled in protocol.py only ----------------------
+
+WIRE_OPERATIONS = (
+    "InitiateAuth",
+    "AdminInitiateAuth",
+    "RespondToAuthChallenge",
+    "AdminRespondToAuthChallenge",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
+    "AdminSetUserMFAPreference",
+    "SetUserSettings",
+    "GetUser",
+    "AdminGetUser",
+    "GlobalSignOut",
+)
+# the keys of the string maps (AuthParameters, ChallengeParameters, ChallengeResponses)
+MAP_KEYS = frozenset(
+    {
+        "USERNAME",
+        "PASSWORD",
+        "SRP_A",
+        "SRP_B",
+        "SALT",
+        "SECRET_BLOCK",
+        "SECRET_HASH",
+        "REFRESH_TOKEN",
+        "USER_ID_FOR_SRP",
+        "PASSWORD_CLAIM_SIGNATURE",
+        "PASSWORD_CLAIM_SECRET_BLOCK",
+        "TIMESTAMP",
+        "SMS_MFA_CODE",
+        "SOFTWARE_TOKEN_MFA_CODE",
+        "EMAIL_OTP_CODE",
+        "ANSWER",
+        "EMAIL",
+        "NEW_PASSWORD",
+        "MFAS_CAN_CHOOSE",
+        "MFAS_CAN_SETUP",
+        "CODE_DELIVERY_DESTINATION",
+        "CODE_DELIVERY_DELIVERY_MEDIUM",
+        "FRIENDLY_DEVICE_NAME",
+        "requiredAttributes",
+        "userAttributes",
+    }
+)
+
+
+def _member_names(shape: Any, seen: set[str]) -> set[str]:
+    if shape is None or shape.name in seen:
+        return set()
+    seen.add(shape.name)
+    names: set[str] = set()
+    for name, member in getattr(shape, "members", {}).items():
+        names.add(name)
+        names |= _member_names(member, seen)
+    for attr in ("member", "key", "value"):
+        names |= _member_names(getattr(shape, attr, None), seen)
+    return names
+
+
+def _wire_keys() -> set[str]:
+    keys = set(MAP_KEYS)
+    for operation in WIRE_OPERATIONS:
+        model = MODEL.operation_model(operation)
+        for shape in (model.input_shape, model.output_shape):
+            keys |= _member_names(shape, set())
+    return keys
+
+
+def _literals(source: str) -> list[tuple[int, str]]:
+    """String constants outside docstrings, f-string text and ``__all__``, with their lines."""
+    tree = ast.parse(source)
+    exported = {
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        for node in ast.walk(node.value)
+        if isinstance(node, ast.Constant)
+    }
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    in_fstrings = {
+        id(part)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for part in node.values
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and id(node) not in in_fstrings
+        and (node.lineno, node.value) not in exported
+    ]
+
+
+# Literals that happen to equal a wire key without being one: an event of the machine, the
+# short factor name users type, a DeliveryMedium value, and the names SRP errors give values.
+NOT_WIRE_KEYS = frozenset(
+    {
+        ("_machine.py", "ANSWER"),
+        ("models.py", "EMAIL"),
+        ("preferences.py", "EMAIL"),
+        ("srp.py", "SRP_A"),
+        ("srp.py", "SRP_B"),
+        ("srp.py", "SALT"),
+    }
+)
+
+
+def test_wire_keys_are_spelled_only_in_protocol() -> None:
+    keys = _wire_keys()
+    assert {"AuthenticationResult", "ChallengeParameters", "UserMFASettingList"} <= keys
+    root = Path(protocol.__file__).parent
+    assert any(value in keys for _, value in _literals((root / "protocol.py").read_text()))
+    found = []
+    for path in sorted(root.glob("*.py")):  # the library; the emulator (testing/) is the server
+        if path.name in ("protocol.py", "_wire_keys.py"):
+            continue  # _wire_keys.py: the definitions protocol.py shares with the emulator
+        for line, value in _literals(path.read_text(encoding="utf-8")):
+            if value in keys and (path.name, value) not in NOT_WIRE_KEYS:
+                found.append(f"{path.name}:{line} {value!r}")
+    assert not found, f"wire keys outside protocol.py: {found}"
