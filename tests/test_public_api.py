@@ -51,6 +51,7 @@ PUBLIC = {
     "CodeMismatch",
     "ExpiredCode",
     "EnableSoftwareTokenMFA",
+    "SlowDown",
     "Throttled",
     "TooManyRequests",
     "LimitExceeded",
