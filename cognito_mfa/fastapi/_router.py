@@ -250,7 +250,10 @@ def auth_router(
     async def login(request: Request) -> Response:
         async def step() -> Response:
             body = await _parse(request, LoginBody)
+            previous = request.cookies.get(cookies.sign_in)
             try:
+                if previous:  # a new sign-in replaces one left unfinished
+                    await sign_in.discard(previous)
                 return outcome_response(await sign_in.start(body.username, body.password))
             except CognitoError as exc:
                 return failed(exc)
@@ -346,9 +349,12 @@ def auth_router(
     async def logout(request: Request) -> Response:
         async def step() -> Response:
             handle = request.cookies.get(cookies.sign_in)
-            if handle:
-                await sign_in.discard(handle)
             response: Response = JSONResponse({"status": "signed_out"})
+            try:
+                if handle:
+                    await sign_in.discard(handle)
+            except CognitoError as exc:
+                return problem_response(exc)
             if request.cookies.get(cookies.access_token):
                 user = pool.user(tokens_of(request))
                 try:
