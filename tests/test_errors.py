@@ -126,6 +126,15 @@ def test_a_lock_out_is_told_from_a_wrong_password_by_one_except() -> None:
     assert not cm.RetryPolicy().should_retry("RespondToAuthChallenge", locked, 1)
 
 
+def test_the_command_line_tells_a_lock_out_to_wait() -> None:
+    from cognito_mfa.cli import _one_line
+
+    locked = errors.error_for_code("NotAuthorizedException", "Password attempts exceeded")
+    wrong = errors.error_for_code("NotAuthorizedException", "Incorrect username or password.")
+    assert _one_line(locked).endswith("Next: wait a little and try again.")
+    assert _one_line(wrong).endswith("Next: check the username and password.")
+
+
 def test_the_errors_that_keep_a_sign_in_alive() -> None:
     alive = {
         name

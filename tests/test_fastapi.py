@@ -400,3 +400,30 @@ async def test_throttled_is_429_and_unreachable_is_503(
             "/auth/login", json={"username": user.username, "password": user.password}
         )
         _problem(down, 503, "unavailable")
+
+
+async def test_answers_never_echo_a_password_or_code(
+    cognito_emulator: Any,
+    cognito_client_config: Any,
+    cognito_pool: SeededPool,
+    cognito_user_factory: Any,
+) -> None:
+    user = await cognito_user_factory(phone=PHONE, mfa=["SMS"], preferred="SMS")
+    secret_password = "Wrong-Horse-Secret-42"
+    async with api(cognito_emulator, cognito_client_config, cognito_pool) as client:
+        for body in (
+            {"username": user.username, "password": secret_password},
+            {"username": user.username, "password": secret_password, "extra": 1},
+            {"username": 7, "password": secret_password},
+        ):
+            response = await client.post("/auth/login", json=body)
+            assert response.status_code in (401, 422)
+            assert secret_password not in response.text
+        await _login(client, user)
+        code = cognito_emulator.last_code(user.username, "SMS")
+        typo = "98765432109"  # not a code at all
+        for answer in ({"code": _wrong(code)}, {"code": typo}, {"code": typo, "extra": 1}):
+            response = await client.post("/auth/login/answer", json=answer)
+            assert response.status_code in (401, 422), response.text
+            assert answer["code"] not in response.text
+            assert client.cookies["cm_sign_in"] not in response.text
