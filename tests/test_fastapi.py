@@ -284,8 +284,16 @@ async def test_mfa_settings_and_totp_enrolment(
                   "software_token": {"enabled": True, "preferred": True}},
         )  # fmt: skip
         _problem(two, 422, "invalid-input")
+        revoked = {name: client.cookies[name] for name in ("cm_id", "cm_access", "cm_refresh")}
         await client.post("/auth/logout")
         _problem(await client.get("/auth/mfa"), 401, "not-signed-in")
+        # the old tokens, presented again after the sign-out: refused by Cognito, still 401
+        for name, value in revoked.items():
+            client.cookies.set(name, value)
+        _problem(await client.get("/auth/mfa"), 401, "not-signed-in")
+        client.cookies.set("cm_access", "garbage")
+        _problem(await client.get("/auth/mfa"), 401, "not-signed-in")
+        _problem(await client.get("/auth/me"), 401, "not-signed-in")
 
 
 # --- every error status ------------------------------------------------------------------------

@@ -142,6 +142,15 @@ async def test_the_memory_store_is_bounded() -> None:
         web.MemoryFlowStore(max_entries=0)
 
 
+async def test_the_memory_store_drops_expired_entries_as_it_goes() -> None:
+    now = [0.0]
+    store = web.MemoryFlowStore(clock=lambda: now[0])
+    await store.put("A" * 43, b"\x01r", ttl=5)
+    now[0] = 61.0  # past the entry's life and the sweep interval
+    await store.put("B" * 43, b"\x01r", ttl=5)
+    assert list(store._entries) == ["B" * 43]
+
+
 async def test_redis_store_failures_are_typed() -> None:
     store = web.RedisFlowStore.from_url("redis://127.0.0.1:1/0")
     try:

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import CognitoError, InvalidInput, TokenRevoked
+from ..errors import CognitoError, InvalidInput, NotAuthorized, TokenRevoked
 from ..models import CognitoUserSession
 from ..preferences import MfaSettings
 from ..user import CognitoUser
@@ -321,6 +321,9 @@ def auth_router(
             before = user.tokens
             try:
                 response: Response = JSONResponse(await call(user))
+            except NotAuthorized as exc:
+                # the token cookies were refused: "not signed in", never "wrong password"
+                response = problem_response(TokenRevoked(exc.message, code=exc.error_code))
             except CognitoError as exc:
                 response = problem_response(exc)
             if user.tokens is not before:  # refreshed on the way: keep the new tokens

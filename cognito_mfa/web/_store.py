@@ -21,6 +21,7 @@ __all__ = ["HANDLE_PATTERN", "FlowStore", "MemoryFlowStore", "check_handle"]
 HANDLE_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 #: The value a taken handle keeps; a sealed record starts with its version byte, never 0.
 TAKEN: Final = b"\x00taken"
+_SWEEP_EVERY: Final = 60.0
 
 
 def check_handle(handle: object) -> str:
@@ -77,6 +78,7 @@ class MemoryFlowStore:
         self._entries: dict[str, tuple[bytes, float]] = {}
         self._max = max_entries
         self._clock = clock
+        self._next_sweep = clock() + _SWEEP_EVERY
 
     def __repr__(self) -> str:
         return f"<MemoryFlowStore entries={len(self._entries)}>"
@@ -92,7 +94,11 @@ class MemoryFlowStore:
 
     async def put(self, handle: str, record: bytes, *, ttl: float) -> None:
         check_handle(handle)
-        expires = self._clock() + check_ttl(ttl)
+        now = self._clock()
+        expires = now + check_ttl(ttl)
+        if now >= self._next_sweep:  # expired entries go in bulk now and then, not on each call
+            self._sweep()
+            self._next_sweep = now + _SWEEP_EVERY
         self._entries.pop(handle, None)
         if len(self._entries) >= self._max:
             self._sweep()
