@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import SecretStr, ValidationError
 
+from .. import AuthFlow, FlowState, Phase
 from ..challenges import (
     Challenge,
     EmailOtpChallenge,
@@ -30,7 +31,6 @@ from ..challenges import (
     SoftwareTokenMfaChallenge,
 )
 from ..errors import CognitoError, FlowStateError, InvalidInput
-from ..flow import AuthFlow, FlowState, Phase
 from ..models import CognitoUserSession, MfaType
 from ..totp import SoftwareTokenSecret
 from ._errors import SignInExpired, SignInStateRefused
