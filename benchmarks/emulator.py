@@ -22,7 +22,7 @@ import pyotp
 
 from benchmarks._stats import summary
 from benchmarks.serve import seed
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing.service import TARGET_PREFIX, Emulator
 
 

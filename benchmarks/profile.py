@@ -28,7 +28,7 @@ from benchmarks.signin import Target, _user_pool, ours_sign_in
 
 # (group, substrings of a function's file); the first match wins
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SRP math (cognito_mfa/srp.py, pow, gmpy2)", ("cognito_mfa/srp.py", "gmpy2")),
+    ("SRP math (cognito_mfa/_srp.py, pow, gmpy2)", ("cognito_mfa/_srp.py", "gmpy2")),
     (
         "botocore / aiobotocore / aioboto3 (build, serialise, sign, parse, hooks)",
         ("botocore/", "aiobotocore/", "aioboto3/", "boto3/", "jmespath/", "dateutil/"),

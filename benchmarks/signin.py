@@ -205,7 +205,7 @@ def _call_floor(params: dict[str, Any], target: Target) -> list[float]:
     pycognito: a boto3 client (botocore + urllib3). A sign-in makes three such calls, so
     three times this is the floor the client stack sets under any sign-in.
     """
-    from cognito_mfa import srp
+    from cognito_mfa import _srp as srp
 
     count = int(params.get("floor_calls", 0))
     srp_a = format(srp.client_public(srp.secret_exponent(b"\x5a" * 32)), "x")

@@ -12,7 +12,7 @@ x, u, S = (B - k·g^x)^(a + u·x), the HKDF key and PASSWORD_CLAIM_SIGNATURE. Ro
 
 Timing is ``time.process_time_ns`` around each computation, in one thread, with the variants
 interleaved round by round. Before timing, each variant's signature is checked against the
-server side (:func:`cognito_mfa.srp.server_key`), so all rows do the same, correct work.
+server side (:func:`cognito_mfa._srp.server_key`), so all rows do the same, correct work.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks._stats import summary
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 
 POOL_ID = "us-east-1_BenchPool"
 POOL_NAME = srp.pool_name_of(POOL_ID)

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import Emulator
 from cognito_mfa.testing._emulator import TARGET_PREFIX
 from cognito_mfa.testing._state_file import load_emulator, write_state_atomically

@@ -33,7 +33,7 @@ CASES: dict[str, str] = {
 
 def hello(params: dict[str, Any]) -> dict[str, Any]:
     """Which SRP backend this process runs (proves the environment variable took effect)."""
-    from cognito_mfa import srp
+    from cognito_mfa import _srp as srp
 
     return {"fast": srp.FAST}
 

@@ -11,6 +11,9 @@ checks the tokens its users present with :class:`TokenVerifier`. Errors form one
 
 from __future__ import annotations
 
+from ._flow import AuthFlow, FlowState, Phase
+from ._protocol import AuthFlowType
+from ._transport import RetryPolicy
 from .challenges import (
     Challenge,
     EmailOtpChallenge,
@@ -97,13 +100,10 @@ from .errors import (
     UserNotFound,
     UserPoolTagging,
 )
-from .flow import AuthFlow, FlowState, Phase
 from .models import CognitoUserSession, MfaType, NewDeviceMetadata
 from .pool import UserPool
 from .preferences import MfaOption, MfaSettings, UserData
-from .protocol import AuthFlowType
 from .totp import QrSupportMissing, SoftwareTokenSecret
-from .transport import RetryPolicy
 from .user import CognitoUser
 from .verify import JwksCache, TokenVerifier, VerifiedClaims
 

@@ -1,7 +1,7 @@
 """The sign-in state machine, pure: phases, events, the transition table and its rules.
 
 No I/O, no clock, no randomness: :class:`FlowMachine` is fed events and parsed answers by
-the async driver in :mod:`cognito_mfa.flow` (``docs/protocol.md`` §3 describes the challenge
+the async driver in :mod:`cognito_mfa._flow` (``docs/protocol.md`` §3 describes the challenge
 sequences it follows).
 
 Rules of the machine (after h11's ``_state.py``):
@@ -47,7 +47,8 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from . import protocol
+from . import _protocol as protocol
+from ._protocol import ChallengeStep, TokensStep
 from .errors import (
     CodeMismatch,
     FlowStateError,
@@ -56,7 +57,6 @@ from .errors import (
     ProtocolError,
     UnsupportedChallenge,
 )
-from .protocol import ChallengeStep, TokensStep
 
 __all__ = [
     "CALLER_EVENTS",

@@ -1,4 +1,4 @@
-"""Cognito wire definitions shared by the client (:mod:`cognito_mfa.protocol`) and the emulator.
+"""Cognito wire definitions shared by the client (:mod:`cognito_mfa._protocol`) and the emulator.
 
 SECRET_HASH as the Cognito developer guide defines it ("Computing secret hash values"): base64
 of HMAC-SHA256 keyed with the app client's secret over the username followed by the client id.

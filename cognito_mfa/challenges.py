@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ._checks import check_code, check_device_name, check_secret, check_string_map, check_text
-from .errors import FlowStateError, InvalidInput
-from .models import MfaType
-from .protocol import (
+from ._protocol import (
     mfa_code_responses,
     mfa_setup_email_responses,
     new_password_responses,
@@ -33,6 +31,8 @@ from .protocol import (
     parse_new_password_required,
     select_mfa_type_responses,
 )
+from .errors import FlowStateError, InvalidInput
+from .models import MfaType
 
 if TYPE_CHECKING:
     from .totp import SoftwareTokenSecret
@@ -56,7 +56,7 @@ class ChallengeDriver(Protocol):
     """What a challenge model answers through: the driver of the flow that produced it.
 
     ``step`` names the challenge answered; the driver refuses (FlowStateError) an answer to a
-    challenge that is no longer current. Implemented by :mod:`cognito_mfa.flow`; the models
+    challenge that is no longer current. Implemented by :mod:`cognito_mfa._flow`; the models
     never reach into the flow itself.
     """
 
@@ -312,7 +312,7 @@ def build_challenge(name: str, parameters: Mapping[str, str], username: str) -> 
     """The typed challenge for a supported ChallengeName and its ChallengeParameters.
 
     Raises ProtocolError when a parameter it needs is missing or malformed; a KeyError for a
-    name outside :data:`~cognito_mfa.protocol.SUPPORTED_CHALLENGES` (a programming error: the
+    name outside :data:`~cognito_mfa._protocol.SUPPORTED_CHALLENGES` (a programming error: the
     flow checks first).
     """
     common: dict[str, Any] = {"username": username}

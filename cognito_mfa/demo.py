@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Final, TypeVar
 
 from . import challenges as ch
+from ._flow import AuthFlow
 from .errors import CodeMismatch
-from .flow import AuthFlow
 from .pool import UserPool
 from .preferences import MfaOption, MfaSettings
 from .testing.inprocess import EMULATOR_ENDPOINT, emulator_client, httpx_client_config

@@ -145,9 +145,9 @@ class CognitoUserSession(BaseModel):
 
         A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
         amazon-cognito-identity-js does. Raises ProtocolError when a token is missing. (The
-        wire parsing is :func:`cognito_mfa.protocol.parse_authentication_result`.)
+        wire parsing is :func:`cognito_mfa._protocol.parse_authentication_result`.)
         """
-        from .protocol import parse_authentication_result
+        from ._protocol import parse_authentication_result
 
         return parse_authentication_result(
             result, issued_at=issued_at, previous_refresh_token=previous_refresh_token

@@ -2,7 +2,7 @@
 
 Ports the entry points of amazon-cognito-identity-js's ``CognitoUserPool`` / ``CognitoUser``
 (``authenticateUser``, ``refreshSession``) onto one shared
-:class:`~cognito_mfa.transport.Transport`.
+:class:`~cognito_mfa._transport.Transport`.
 The pool holds configuration and the transport only, never a sign-in's state: any number of
 concurrent :class:`~cognito_mfa.AuthFlow` objects share one pool.
 """
@@ -19,14 +19,14 @@ from aiobotocore.config import AioConfig
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from pydantic import SecretStr
 
-from . import protocol
+from . import _protocol as protocol
 from ._checks import check_secret, check_string_map, check_text
 from ._defaults import default_clock, default_random_bytes
+from ._flow import AuthFlow, FlowState
+from ._protocol import AppClient, AuthFlowType, TokensStep
+from ._transport import NOT_OPEN, RetryPolicy, Transport
 from .errors import InvalidInput, PoolClosed, ProtocolError
-from .flow import AuthFlow, FlowState
 from .models import CognitoUserSession
-from .protocol import AppClient, AuthFlowType, TokensStep
-from .transport import NOT_OPEN, RetryPolicy, Transport
 
 if TYPE_CHECKING:
     from .preferences import MfaSettings, UserData

@@ -14,7 +14,7 @@ Sources (Cognito API reference, botocore ``cognito-idp`` model 2016-04-18;
 
 The request builders and response parsers behind them (``mfa_preference_params``,
 ``legacy_mfa_options``, ``parse_mfa_options``, ``parse_user_data``) live with every other wire
-key in :mod:`cognito_mfa.protocol`; the names stay importable from here.
+key in :mod:`cognito_mfa._protocol`; the names stay importable from here.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ _MOVED = frozenset(
 def __getattr__(name: str) -> Any:
     # the wire functions moved to protocol (one module owns every key); old imports still work
     if name in _MOVED:
-        from . import protocol
+        from . import _protocol as protocol
 
         return getattr(protocol, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

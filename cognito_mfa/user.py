@@ -14,7 +14,7 @@ token) and the call is repeated; ``user.tokens`` then holds the new tokens, to b
 the caller. When the refresh token itself is expired or revoked, :class:`TokenRevoked` says
 to sign in again.
 
-Request building and answer parsing are pure (:mod:`cognito_mfa.protocol`, which owns every
+Request building and answer parsing are pure (:mod:`cognito_mfa._protocol`, which owns every
 wire key); this module only validates input, sends, and refreshes.
 """
 
@@ -27,8 +27,17 @@ from typing import Any, Final, Protocol
 import anyio
 from pydantic import SecretStr
 
-from . import protocol
+from . import _protocol as protocol
 from ._checks import check_code, check_device_name, check_encodable
+from ._protocol import (
+    Call,
+    VerifyStatus,
+    parse_legacy_mfa_options,
+    parse_software_token_secret,
+    parse_user_data,
+    parse_verify_software_token,
+)
+from ._transport import Transport
 from .errors import (
     EnableSoftwareTokenMFA,
     InvalidInput,
@@ -37,16 +46,7 @@ from .errors import (
 )
 from .models import CognitoUserSession, MfaType
 from .preferences import MfaOption, MfaSettings, UserData
-from .protocol import (
-    Call,
-    VerifyStatus,
-    parse_legacy_mfa_options,
-    parse_software_token_secret,
-    parse_user_data,
-    parse_verify_software_token,
-)
 from .totp import SoftwareTokenSecret
-from .transport import Transport
 
 __all__ = ["CognitoUser", "PoolLike", "admin_get_user", "admin_set_user_mfa_preference"]
 

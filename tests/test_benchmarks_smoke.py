@@ -47,11 +47,11 @@ def test_percentile_interpolates_between_ranks(monkeypatch: pytest.MonkeyPatch) 
 def test_profile_groups_files_by_library(monkeypatch: pytest.MonkeyPatch) -> None:
     profile = _bench(monkeypatch, "profile")
     _group_of_file, OTHER = profile._group_of_file, profile.OTHER
-    assert _group_of_file("/x/site-packages/cognito_mfa/srp.py").startswith("SRP")
+    assert _group_of_file("/x/site-packages/cognito_mfa/_srp.py").startswith("SRP")
     assert _group_of_file("/x/site-packages/botocore/serialize.py").startswith("botocore")
     assert _group_of_file("/x/site-packages/pydantic/main.py") == "pydantic"
     assert _group_of_file("/usr/lib/python3.11/asyncio/events.py").startswith("event loop")
-    assert _group_of_file("/x/cognito_mfa/flow.py").startswith("cognito_mfa")
+    assert _group_of_file("/x/cognito_mfa/_flow.py").startswith("cognito_mfa")
     assert _group_of_file("/usr/lib/python3.11/json/decoder.py") == OTHER
 
 

@@ -32,7 +32,7 @@ import pytest
 from pydantic import SecretStr
 
 import cognito_mfa as cm
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,

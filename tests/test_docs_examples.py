@@ -331,7 +331,7 @@ def test_sphinx_roles_become_links_to_public_names_or_code() -> None:
     assert rewrite(":func:`~cognito_mfa.testing.mount`") == "[`mount`][cognito_mfa.testing.mount]"
     # not a documented name: code, never a link that could dangle
     assert rewrite(":meth:`sign_in`") == "`sign_in`"
-    assert rewrite(":class:`~cognito_mfa.transport.Transport`") == "`Transport`"
+    assert rewrite(":class:`~cognito_mfa._transport.Transport`") == "`Transport`"
     assert rewrite(":meth:`UserPool.sign_in <cognito_mfa.UserPool.sign_in>`") == (
         "`UserPool.sign_in`"
     )

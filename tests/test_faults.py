@@ -1,6 +1,6 @@
 """Throttling, server faults and network failures, against the emulator's fault injection.
 
-The policy under test is the one ``cognito_mfa/transport.py`` documents: a throttled request
+The policy under test is the one ``cognito_mfa/_transport.py`` documents: a throttled request
 (TooManyRequestsException) was refused before Cognito processed it, so it is retried for every
 operation; a server fault (InternalErrorException, 5xx) or a transport failure is retried only
 for the idempotent operations (``IDEMPOTENT_OPERATIONS``: InitiateAuth, GetUser,
@@ -25,6 +25,7 @@ import pytest
 from aiobotocore.config import AioConfig
 
 import cognito_mfa as cm
+from cognito_mfa._transport import IDEMPOTENT_OPERATIONS
 from cognito_mfa.testing import (
     Emulator,
     EmulatorServer,
@@ -32,7 +33,6 @@ from cognito_mfa.testing import (
     SeededUser,
     Seeder,
 )
-from cognito_mfa.transport import IDEMPOTENT_OPERATIONS
 
 if TYPE_CHECKING:
     from conftest import Way  # the shared fixtures' type (tests/conftest.py)

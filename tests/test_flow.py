@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, TypeAdapter
 
 import cognito_mfa as cm
-from cognito_mfa import challenges, flow, srp
+from cognito_mfa import _flow as flow
+from cognito_mfa import _srp as srp
+from cognito_mfa import challenges
+from cognito_mfa._flow import TRANSITIONS, Event, FlowMachine, Phase
+from cognito_mfa._protocol import ChallengeStep, TokensStep
 from cognito_mfa.errors import error_for_code
-from cognito_mfa.flow import TRANSITIONS, Event, FlowMachine, Phase
-from cognito_mfa.protocol import ChallengeStep, TokensStep
 
 SESSION = "S" * 40
 

@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 import cognito_mfa as cm
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,

@@ -28,8 +28,8 @@ from aiobotocore.httpxsession import HttpxSession
 from pydantic import SecretStr
 
 import cognito_mfa as cm
-from cognito_mfa import protocol
-from cognito_mfa.flow import FlowState
+from cognito_mfa import _protocol as protocol
+from cognito_mfa._flow import FlowState
 from cognito_mfa.models import decode_jwt_claims_unverified
 
 SESSION = "AYAB" + "x" * 60

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
+import pytest
+
 import cognito_mfa as cm
 
 PUBLIC = {
@@ -176,3 +181,14 @@ def test_the_web_subpackages_names_are_pinned() -> None:
     for module in (cm_web, cm_fastapi):
         for name in module.__all__:
             assert hasattr(module, name), name
+
+
+@pytest.mark.parametrize("name", ["flow", "protocol", "transport", "srp"])
+def test_internal_modules_keep_a_deprecated_alias(name: str) -> None:
+    sys.modules.pop(f"cognito_mfa.{name}", None)
+    with pytest.warns(DeprecationWarning, match=rf"cognito_mfa\.{name} is internal"):
+        alias = importlib.import_module(f"cognito_mfa.{name}")
+    private = importlib.import_module(f"cognito_mfa._{name}")
+    assert alias.__all__ == private.__all__
+    for public in private.__all__:
+        assert getattr(alias, public) is getattr(private, public)

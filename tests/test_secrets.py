@@ -32,7 +32,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 import cognito_mfa as cm
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import (
     Emulator,
     SeededPool,
@@ -505,7 +505,7 @@ from pydantic import SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa.challenges import build_challenge
-from cognito_mfa.flow import FlowState
+from cognito_mfa._flow import FlowState
 
 E = os.environ
 

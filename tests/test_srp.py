@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 
 # From amazon-cognito-identity-js 6.3.21; the file's "generated_by" says how they were made.
 VECTORS: dict[str, Any] = json.loads(

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 
 _PROBE = (
-    "import json, cognito_mfa.srp as s; "
+    "import json, cognito_mfa._srp as s; "
     "print(json.dumps({'fast': s.FAST, 'g2': s.modpow(2, 10, 1000)}))"
 )
 

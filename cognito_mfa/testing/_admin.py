@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 from typing import Any, Final
 
-from .. import srp
+from .. import _srp as srp
 from . import _codes
 from ._model import Pool, SentMessage, User
 from ._shapes import admin_user_shape, get_user_shape, user_shape

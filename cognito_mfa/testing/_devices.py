@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Final
 
-from .. import srp
+from .. import _srp as srp
 from . import _codes
 from ._model import Device, Pool, User
 from ._shapes import device_shape

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from .. import srp
+from .. import _srp as srp
 from .._wire_keys import MFA_CODE_KEYS
 from . import _codes, _devices
 from ._admin import check_policy, password_matches, set_password

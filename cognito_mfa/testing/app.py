@@ -18,6 +18,10 @@ The same :class:`EmulatorApp` answers an aioboto3 client in-process (through
                                             TOTP code on the emulator's clock
 ``POST /_emulator/faults``                  ``{operation, error?, message?, count?, delay?}``
 ``DELETE /_emulator/faults``                clear injected faults
+``POST /_emulator/keys``                    ``{pool_id, action: "rotate", keep_old?}`` signs
+                                            with a new key (answers ``{"kid": ...}``; the old
+                                            keys stay in the JWKS unless ``keep_old`` is
+                                            false); ``{pool_id, action: "retire"}`` drops them
 ``OPTIONS``                                 CORS preflight
 ==========================================  ====================================================
 
@@ -328,6 +332,8 @@ class EmulatorApp:
                 with self.lock:
                     self.emulator.clear_faults()
                 payload = {}
+            elif route == ("POST", "/_emulator/keys"):
+                payload = self._keys(_control_object(body, {"pool_id", "action", "keep_old"}))
             else:
                 await _not_found(send, method, cors=cors)
                 return
@@ -368,6 +374,22 @@ class EmulatorApp:
                 )
         except ValueError as exc:
             raise ControlError(str(exc)) from None
+
+    def _keys(self, request: dict[str, Any]) -> dict[str, Any]:
+        pool_id = request.get("pool_id")
+        if not isinstance(pool_id, str) or not pool_id:
+            raise ControlError("'pool_id' must be a user pool id")
+        action = request.get("action")
+        keep_old = request.get("keep_old", True)
+        if not isinstance(keep_old, bool):
+            raise ControlError("'keep_old' must be true or false")
+        with self.lock:
+            if action == "rotate":
+                return {"kid": self.emulator.rotate_signing_key(pool_id, keep_old=keep_old)}
+            if action == "retire":
+                self.emulator.retire_old_keys(pool_id)
+                return {}
+        raise ControlError("'action' must be 'rotate' or 'retire'")
 
     def _totp(self, query_string: bytes) -> dict[str, Any]:
         try:

@@ -35,7 +35,7 @@ import httpx
 from aiobotocore.config import AioConfig
 from aiobotocore.httpxsession import HttpxSession
 
-from ..transport import IN_PROCESS_EMULATOR_HOST
+from .._transport import IN_PROCESS_EMULATOR_HOST
 from .app import EmulatorApp, emulator_lock
 from .service import Emulator
 

@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 
 import pyotp
 
-from ..protocol import secret_hash
+from .._protocol import secret_hash
 
 __all__ = ["DEFAULT_AUTH_FLOWS", "SeededPool", "SeededUser", "Seeder"]
 

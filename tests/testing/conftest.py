@@ -1,7 +1,7 @@
 """Drivers for the emulator's service and wire tests: JSON in, JSON out, no HTTP.
 
 test_service*.py and test_wire*.py use the fixtures and import the helpers. The client side
-of SRP is computed with :mod:`cognito_mfa.srp`, TOTP codes with pyotp, so every test drives
+of SRP is computed with :mod:`cognito_mfa._srp`, TOTP codes with pyotp, so every test drives
 the emulator exactly as a real client would over the wire. (The fronts' fixtures live in
 fronts.py.)
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing.service import SIGNED_OPERATIONS, Emulator, WireResponse
 
 PREFIX = "AWSCognitoIdentityProviderService."

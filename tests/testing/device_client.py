@@ -1,7 +1,7 @@
 """A small device client for the emulator's tests: what an official client does with devices.
 
 The device password, the salt and verifier ConfirmDevice stores, and the DEVICE_SRP_AUTH and
-DEVICE_PASSWORD_VERIFIER answers are computed with :mod:`cognito_mfa.srp` as
+DEVICE_PASSWORD_VERIFIER answers are computed with :mod:`cognito_mfa._srp` as
 amazon-cognito-identity-js computes them (the device group key in place of the pool name, the
 device key in place of the user name). Used by test_service_devices.py and test_js_sdk.py.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 from conftest import PASSWORD, Harness
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import Emulator
 
 

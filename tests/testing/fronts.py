@@ -21,7 +21,7 @@ import httpx
 import pytest
 from aiobotocore.config import AioConfig
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,

@@ -144,6 +144,31 @@ async def test_totp_route_gives_the_code_on_the_emulator_clock(front: Front) -> 
     assert nobody.status_code == 404
 
 
+async def test_keys_route_rotates_and_retires_a_pools_signing_key(front: Front) -> None:
+    _client, _seeder, pool = await front.seeded()
+    http = await front.http()
+    jwks_path = f"/{pool.pool_id}/.well-known/jwks.json"
+    first = [key["kid"] for key in (await http.get(jwks_path)).json()["keys"]]
+    rotated = await http.post("/_emulator/keys", json={"pool_id": pool.pool_id, "action": "rotate"})
+    assert rotated.status_code == 200
+    new_kid = rotated.json()["kid"]
+    served = [key["kid"] for key in (await http.get(jwks_path)).json()["keys"]]
+    assert served == [new_kid, *first]  # the old key is still served during the rollover
+    retired = await http.post("/_emulator/keys", json={"pool_id": pool.pool_id, "action": "retire"})
+    assert retired.status_code == 200
+    assert [key["kid"] for key in (await http.get(jwks_path)).json()["keys"]] == [new_kid]
+
+    for bad in (
+        {"pool_id": pool.pool_id, "action": "shred"},
+        {"pool_id": pool.pool_id, "action": "rotate", "keep_old": "yes"},
+        {"action": "rotate"},
+        {"pool_id": pool.pool_id, "action": "rotate", "kid": "mine"},
+    ):
+        assert (await http.post("/_emulator/keys", json=bad)).status_code == 400
+    unknown = {"pool_id": "us-east-1_Nothing", "action": "rotate"}
+    assert (await http.post("/_emulator/keys", json=unknown)).status_code == 404
+
+
 async def test_control_routes_refuse_other_origins(front: Front) -> None:
     http = await front.http()
     evil = {"Origin": "https://evil.example"}

@@ -1,7 +1,7 @@
 """Remembered devices in the emulator, over the wire: a small device client written here.
 
 The device side (device password, salt and verifier for ConfirmDevice, DEVICE_SRP_AUTH and
-DEVICE_PASSWORD_VERIFIER answers) is device_client.py's, computed with :mod:`cognito_mfa.srp`
+DEVICE_PASSWORD_VERIFIER answers) is device_client.py's, computed with :mod:`cognito_mfa._srp`
 exactly as the official clients compute it, so each test drives the emulator as a real
 client would.
 """
@@ -21,7 +21,7 @@ from conftest import PASSWORD, FakeClock, Harness
 from device_client import DeviceCredentials, World, access_claims, device_secret
 from fronts import Front
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import Emulator, SeededPool
 from cognito_mfa.testing._state_file import load_emulator
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import PASSWORD, FakeClock, Harness, secret_hash
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing import Emulator, WireResponse
 
 

@@ -16,7 +16,7 @@ from conftest import (
     secret_hash,
 )
 
-from cognito_mfa import srp
+from cognito_mfa import _srp as srp
 from cognito_mfa.testing.service import Emulator
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "srp_public.json"
