@@ -3,8 +3,9 @@
 Every function takes the ``random_bytes`` callable the emulator was built with, so a test can
 make the emulator deterministic. Formats follow what Cognito emits (reference §2.1, §3.1,
 §7.3): pool ids ``<region>_<9 alphanumerics>``, client ids of 26 lower-case alphanumerics,
-client secrets of 51, UUID ``sub`` values, 6-digit SMS codes, 8-digit email OTP codes, TOTP
-secrets of 32 random bytes as unpadded RFC 4648 base32 (52 characters).
+client secrets of 51, UUID ``sub`` values, device keys ``<region>_<uuid>``, 6-digit SMS
+codes, 8-digit email OTP codes, TOTP secrets of 32 random bytes as unpadded RFC 4648 base32
+(52 characters).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ __all__ = [
     "choose",
     "client_id",
     "client_secret",
+    "device_group_key",
+    "device_key",
     "digits",
     "mask_email",
     "mask_phone",
@@ -67,6 +70,16 @@ def client_secret(random_bytes: RandomBytes) -> str:
 
 def random_uuid(random_bytes: RandomBytes) -> str:
     return str(uuid.UUID(bytes=random_bytes(16), version=4))
+
+
+def device_key(random_bytes: RandomBytes, region: str) -> str:
+    """A DeviceKey: ``<region>_<uuid>``."""
+    return f"{region}_{random_uuid(random_bytes)}"
+
+
+def device_group_key(random_bytes: RandomBytes) -> str:
+    """A DeviceGroupKey: 9 characters, which may start with ``-`` as Cognito's can."""
+    return choose(random_bytes, _ALNUM + "-", 9)
 
 
 def opaque_token(random_bytes: RandomBytes, size: int = 96) -> str:

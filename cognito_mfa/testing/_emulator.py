@@ -4,10 +4,10 @@
 SigV4 ``Authorization`` header was present) and returns a :class:`WireResponse`; it never
 raises. The request is decoded and validated by :mod:`._wire`, dispatched through
 :data:`OPERATIONS` (operation name -> the handler of one family: :mod:`._signin`,
-:mod:`._mfa`, :mod:`._admin`, :mod:`._pools`, :mod:`._tokens`), and the result or error is
-shaped by :mod:`._shapes`. Time and randomness are injected (``clock``, ``random_bytes``); the
-emulator keeps an offset that :meth:`Emulator.advance` moves so tests expire sessions and walk
-TOTP windows without sleeping.
+:mod:`._mfa`, :mod:`._admin`, :mod:`._pools`, :mod:`._tokens`, :mod:`._devices`), and the
+result or error is shaped by :mod:`._shapes`. Time and randomness are injected (``clock``,
+``random_bytes``); the emulator keeps an offset that :meth:`Emulator.advance` moves so tests
+expire sessions and walk TOTP windows without sleeping.
 
 Not thread-safe by design: the fronts serialise calls. An emulator made by
 :func:`cognito_mfa.testing._state_file.load_emulator` persists its own changes after each call
@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 import pyotp
 
-from . import _admin, _codes, _mfa, _pools, _signin, _tokens
+from . import _admin, _codes, _devices, _mfa, _pools, _signin, _tokens
 from ._faults import Fault, FaultQueue
 from ._model import Client, Origin, PasswordPolicy, Pool, RefreshRecord, SentMessage, User
 from ._records import StateError, from_plain, to_plain
@@ -58,6 +58,7 @@ OPERATIONS: Final[dict[str, Handler]] = {
     **_admin.HANDLERS,
     **_pools.HANDLERS,
     **_tokens.HANDLERS,
+    **_devices.HANDLERS,
 }
 
 #: Operations that never change a stored record: nothing to persist after them.
@@ -68,6 +69,10 @@ READ_ONLY_OPERATIONS: Final = frozenset(
         "GetUserPoolMfaConfig",
         "GetUser",
         "AdminGetUser",
+        "ListDevices",
+        "GetDevice",
+        "AdminListDevices",
+        "AdminGetDevice",
     }
 )
 
@@ -89,7 +94,8 @@ class Emulator:
 
     ``timestamp_tolerance``: how far (seconds) PASSWORD_VERIFIER's TIMESTAMP may be from the
     emulator's clock (None: not compared). ``password_lockout`` / ``mfa_lockout``: the per-user
-    lockouts after repeated wrong passwords / MFA codes.
+    lockouts after repeated wrong passwords / MFA codes. ``device_skips_email_mfa``: whether a
+    remembered device stands in for email MFA as it does for SMS and TOTP (assumed off).
     """
 
     def __init__(
@@ -104,6 +110,7 @@ class Emulator:
         mfa_lockout: bool = True,
         password_lockout: bool = True,
         timestamp_tolerance: float | None = 900.0,
+        device_skips_email_mfa: bool = False,
     ) -> None:
         if mfa_attempt_limit < 1:
             raise ValueError("mfa_attempt_limit must be at least 1")
@@ -117,6 +124,7 @@ class Emulator:
             password_lockout=password_lockout,
             password_verifier_timeout=password_verifier_timeout,
             timestamp_tolerance=timestamp_tolerance,
+            device_skips_email_mfa=device_skips_email_mfa,
         )
         self._model = Model(settings, clock, random_bytes)
         self._faults = FaultQueue()

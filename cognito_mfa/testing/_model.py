@@ -22,6 +22,7 @@ __all__ = [
     "FACTORS",
     "AuthSession",
     "Client",
+    "Device",
     "Lockout",
     "Origin",
     "PasswordPolicy",
@@ -118,6 +119,26 @@ class Lockout:
 
 
 @dataclass
+class Device:
+    """One device of a user: tracked from the sign-in that named it, usable once confirmed.
+
+    ``salt`` and ``verifier`` are the device's SRP secret (from ConfirmDevice's
+    DeviceSecretVerifierConfig); they stand in for the device password, as a user's do.
+    """
+
+    key: str
+    group_key: str
+    created: float
+    modified: float
+    last_authenticated: float
+    name: str | None = None
+    confirmed: bool = False
+    remembered: bool = False
+    salt: int = field(default=0, repr=False, metadata=HEX)
+    verifier: int = field(default=0, repr=False, metadata=HEX)
+
+
+@dataclass
 class User:
     username: str  # the internal name: USER_ID_FOR_SRP
     sub: str
@@ -140,6 +161,9 @@ class User:
     # wrong MFA codes and wrong passwords across sessions: each earns its own lockout
     mfa_lockout: Lockout = field(default_factory=Lockout)
     password_lockout: Lockout = field(default_factory=Lockout)
+    # remembered devices: one group key per user, then the devices by key
+    device_group_key: str | None = None
+    devices: dict[str, Device] = field(default_factory=dict, metadata=keyed_by("key"))
 
     def enabled_factors(self) -> list[str]:
         flags = {
@@ -213,7 +237,7 @@ class Pool:
     alias_attributes: list[str] = field(default_factory=list)
     auto_verified: list[str] = field(default_factory=list)
     required_attributes: list[str] = field(default_factory=list)
-    # DeviceConfiguration as given (stored and echoed; devices are not emulated yet)
+    # DeviceConfiguration as given (None: device tracking is off)
     device_configuration: dict[str, bool] | None = None
     users: dict[str, User] = field(default_factory=dict, metadata=keyed_by("username"))
     clients: dict[str, Client] = field(default_factory=dict, metadata=keyed_by("id"))
@@ -271,6 +295,8 @@ class AuthSession:
     options: list[str] = field(default_factory=list)  # MFAS_CAN_CHOOSE / MFAS_CAN_SETUP
     setup_state: str = ""  # MFA_SETUP: "", "associated", "verified"
     pending_email: str | None = None  # MFA_SETUP answered with EMAIL
+    device_key: str | None = None  # the known device this sign-in names (DEVICE_KEY)
+    srp_flow: bool = False  # the first factor was SRP (only then can a device stand in for MFA)
 
 
 @dataclass
@@ -302,6 +328,8 @@ class Origin:
     username: str
     expires: float
     revoked: bool = False
+    # the device the sign-in was bound to: refreshing its tokens must name it (DEVICE_KEY)
+    device_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The pools family: user pools, their app clients and their MFA configuration.
 
-Operations: CreateUserPool, DescribeUserPool, DeleteUserPool, CreateUserPoolClient,
+Operations: CreateUserPool, UpdateUserPool (password policy, MFA level, DeviceConfiguration),
+DescribeUserPool, DeleteUserPool, CreateUserPoolClient,
 UpdateUserPoolClient, DescribeUserPoolClient, SetUserPoolMfaConfig, GetUserPoolMfaConfig.
 
 Sources: the API reference pages of these operations and the botocore ``cognito-idp`` model
 (defaults: 1-hour access and id tokens, 30-day refresh tokens, 3-minute auth sessions;
 UpdateUserPoolClient resets every setting it is not given to its default, as its page warns).
-``DeviceConfiguration`` is stored and echoed; remembered devices are not emulated yet.
+``DeviceConfiguration`` turns device tracking on (see :mod:`._devices`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,26 @@ def create_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     )
     model.add_pool(pool)
     return {"UserPool": pool_shape(pool, model.settings.region)}
+
+
+def update_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    """The settings emulated here; as the API page warns, an absent one returns to its default.
+
+    MfaConfiguration ON or OPTIONAL needs a factor the pool has (SetUserPoolMfaConfig's rule).
+    """
+    pool = model.pool(data["UserPoolId"])
+    mfa = data.get("MfaConfiguration", "OFF")
+    if mfa != "OFF" and not (pool.sms_mfa or pool.totp_mfa or pool.email_mfa):
+        raise invalid(
+            "Invalid MFA configuration given, can't disable all MFAs with a required or "
+            "optional configuration."
+        )
+    devices = data.get("DeviceConfiguration")
+    pool.mfa = mfa
+    pool.policy = PasswordPolicy.from_wire(data.get("Policies", {}).get("PasswordPolicy", {}))
+    pool.device_configuration = dict(devices) if devices is not None else None
+    pool.modified = model.now()
+    return {}
 
 
 def describe_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +182,7 @@ def get_user_pool_mfa_config(model: Model, data: dict[str, Any]) -> dict[str, An
 
 HANDLERS: Final = {
     "CreateUserPool": create_user_pool,
+    "UpdateUserPool": update_user_pool,
     "DescribeUserPool": describe_user_pool,
     "DeleteUserPool": delete_user_pool,
     "CreateUserPoolClient": create_user_pool_client,

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ._model import AuthSession, Client, Pool, User
+from ._model import AuthSession, Client, Device, Pool, User
 from ._wire import CognitoError
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "authentication_result",
     "challenge",
     "client_shape",
+    "device_shape",
     "error_response",
     "get_user_shape",
     "mfa_config_shape",
@@ -94,6 +95,25 @@ def authentication_result(
     if refresh is not None:
         result["RefreshToken"] = refresh
     return result
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+
+def device_shape(device: Device) -> dict[str, Any]:
+    """``DeviceType``: the key, its attributes and its three dates."""
+    attributes = [{"Name": "device_status", "Value": "valid"}]
+    if device.name is not None:
+        attributes.append({"Name": "device_name", "Value": device.name})
+    remembered = "remembered" if device.remembered else "not_remembered"
+    attributes.append({"Name": "dev:device_remembered_status", "Value": remembered})
+    return {
+        "DeviceKey": device.key,
+        "DeviceAttributes": attributes,
+        "DeviceCreateDate": device.created,
+        "DeviceLastModifiedDate": device.modified,
+        "DeviceLastAuthenticatedDate": device.last_authenticated,
+    }
 
 
 # --- users --------------------------------------------------------------------------------------

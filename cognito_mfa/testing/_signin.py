@@ -26,10 +26,10 @@ from typing import Any, Final
 
 from .. import srp
 from .._wire_keys import MFA_CODE_KEYS
-from . import _codes
+from . import _codes, _devices
 from ._admin import check_policy, password_matches, set_password
 from ._mfa import totp_accepts
-from ._model import AuthSession, Client, Pool, SrpState, User
+from ._model import AuthSession, Client, Device, Pool, SrpState, User
 from ._shapes import challenge
 from ._state import (
     MSG_ATTEMPTS_EXCEEDED,
@@ -76,16 +76,40 @@ class Step:
     admin: bool
     session: AuthSession | None = None
     responses: dict[str, str] = field(default_factory=dict)
+    device_key: str | None = None  # a known device of the user (DEVICE_KEY)
+    srp_flow: bool = False  # user-side SRP: a remembered device may stand in for MFA
 
     def challenge(self, name: str, parameters: dict[str, str], **extra: Any) -> dict[str, Any]:
         """Open a session for challenge ``name`` and answer with it."""
-        session = self.model.new_session(
-            self.pool, self.client, self.user, name, admin=self.admin, **extra
-        )
+        session = self.new_session(name, **extra)
         return challenge(session, parameters)
 
+    def new_session(self, name: str, **extra: Any) -> AuthSession:
+        return self.model.new_session(
+            self.pool,
+            self.client,
+            self.user,
+            name,
+            admin=self.admin,
+            device_key=self.device_key,
+            srp_flow=self.srp_flow,
+            **extra,
+        )
+
     def tokens(self) -> dict[str, Any]:
-        result = issue(self.model, self.pool, self.client, self.user)
+        device, new = _devices.bind(self.model, self.pool, self.user, self.device_key)
+        result = issue(
+            self.model,
+            self.pool,
+            self.client,
+            self.user,
+            device_key=device.key if device is not None else None,
+        )
+        if device is not None and new:
+            result["NewDeviceMetadata"] = {
+                "DeviceKey": device.key,
+                "DeviceGroupKey": device.group_key,
+            }
         return {"ChallengeParameters": {}, "AuthenticationResult": result}
 
     def spend(self) -> None:
@@ -127,7 +151,11 @@ def _initiate(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, A
         raise CognitoError("UserNotFoundException", MSG_NO_USER)
     if not user.enabled:
         raise not_authorized("User is disabled.")
-    step = Step(model, pool, client, user, admin)
+    step = Step(model, pool, client, user, admin, srp_flow=flow == "USER_SRP_AUTH" and not admin)
+    device_key = params.get("DEVICE_KEY")
+    if device_key is not None:
+        # an unknown device is refused before anything starts (the client retries without)
+        step.device_key = _devices.known_device(user, device_key).key
     if flow == "USER_SRP_AUTH":
         return _start_srp(step, params)
     password = params.get("PASSWORD")
@@ -140,7 +168,7 @@ def _initiate(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, A
     return _after_password(step)
 
 
-def _start_srp(step: Step, params: dict[str, str]) -> dict[str, Any]:
+def _srp_a(params: dict[str, str]) -> str:
     srp_a = params.get("SRP_A")
     if srp_a is None:
         raise invalid("Missing required parameter SRP_A")
@@ -151,21 +179,25 @@ def _start_srp(step: Step, params: dict[str, str]) -> dict[str, Any]:
     if big_a <= 0 or big_a % srp.N == 0:
         # UNCONFIRMED: Cognito's answer to an unusable SRP_A
         raise invalid("Invalid SRP_A")
+    return srp_a
+
+
+def _srp_state(model: Model, verifier: int, srp_a: str) -> SrpState:
+    """The server's half of one SRP exchange: b, B and a fresh SECRET_BLOCK."""
+    b = srp.secret_exponent(model.random(srp.SECRET_EXPONENT_BITS // 8))
+    big_b = srp.server_public(verifier, b)
+    block = base64.b64encode(model.random(96)).decode()
+    return SrpState(b=b, big_b=big_b, secret_block=block, srp_a=srp_a)
+
+
+def _start_srp(step: Step, params: dict[str, str]) -> dict[str, Any]:
+    srp_a = _srp_a(params)
     user = step.user
     if user.salt == 0:
         raise not_authorized(MSG_BAD_PASSWORD)
-    model = step.model
-    b = srp.secret_exponent(model.random(srp.SECRET_EXPONENT_BITS // 8))
-    big_b = srp.server_public(user.verifier, b)
-    block = base64.b64encode(model.random(96)).decode()
-    session = model.new_session(
-        step.pool,
-        step.client,
-        user,
-        "PASSWORD_VERIFIER",
-        admin=step.admin,
-        srp=SrpState(b=b, big_b=big_b, secret_block=block, srp_a=srp_a),
-    )
+    state = _srp_state(step.model, user.verifier, srp_a)
+    session = step.new_session("PASSWORD_VERIFIER", srp=state)
+    block, big_b = state.secret_block, state.big_b
     # current Cognito's Session here is UNCONFIRMED; sending one is harmless and the answer is
     # accepted with or without it
     return challenge(
@@ -216,6 +248,12 @@ def _usable_factors(pool: Pool, user: User) -> list[str]:
     return usable
 
 
+def _device_stands_in(step: Step, factors: list[str]) -> bool:
+    return step.srp_flow and _devices.stands_in(
+        step.model, step.pool, step.user, step.device_key, factors
+    )
+
+
 def _mfa_or_tokens(step: Step) -> dict[str, Any]:
     """Which challenge (or tokens) follows the first factor."""
     pool, user = step.pool, step.user
@@ -223,10 +261,11 @@ def _mfa_or_tokens(step: Step) -> dict[str, Any]:
         return step.tokens()
     enabled = _usable_factors(pool, user)
     if enabled:
-        if user.preferred in enabled:
-            return _start_factor(step, user.preferred)
-        if len(enabled) == 1:
-            return _start_factor(step, enabled[0])
+        offered = [user.preferred] if user.preferred in enabled else enabled
+        if _device_stands_in(step, offered):
+            return _start_device_srp(step)
+        if len(offered) == 1:
+            return _start_factor(step, offered[0])
         return step.challenge(
             "SELECT_MFA_TYPE",
             {"MFAS_CAN_CHOOSE": json.dumps(enabled), "USER_ID_FOR_SRP": user.username},
@@ -236,6 +275,8 @@ def _mfa_or_tokens(step: Step) -> dict[str, Any]:
         return step.tokens()
     if pool.sms_mfa and "phone_number" in user.attributes:
         # ON + a phone + no preference: Cognito uses SMS implicitly (amplify-js #11258)
+        if _device_stands_in(step, ["SMS_MFA"]):
+            return _start_device_srp(step)
         return _start_factor(step, "SMS_MFA")
     can_setup = [
         name
@@ -279,6 +320,14 @@ def _start_factor(step: Step, name: str, *, email: str | None = None) -> dict[st
     )
 
 
+def _start_device_srp(step: Step) -> dict[str, Any]:
+    """A remembered device proves itself instead of the MFA challenge (DEVICE_SRP_AUTH)."""
+    user = step.user
+    return step.challenge(
+        "DEVICE_SRP_AUTH", {"USERNAME": user.username, "USER_ID_FOR_SRP": user.username}
+    )
+
+
 # --- challenge answers --------------------------------------------------------------------------
 
 
@@ -287,7 +336,11 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
     name = data["ChallengeName"]
     responses: dict[str, str] = data.get("ChallengeResponses", {})
     token = data.get("Session")
-    if name == "PASSWORD_VERIFIER" and token is None:
+    if name == "DEVICE_SRP_AUTH" and token is None:
+        # the official clients send the Session here, pycognito does not: the open device
+        # challenge of this user and device stands for it
+        token = _device_session(model, client, responses)
+    if name in ("PASSWORD_VERIFIER", "DEVICE_PASSWORD_VERIFIER") and token is None:
         # pycognito answers without Session; the state is bound to SECRET_BLOCK
         block = responses.get("PASSWORD_CLAIM_SECRET_BLOCK")
         if block is None:
@@ -319,9 +372,23 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
             )
         # UNCONFIRMED: Cognito's text for answering a different challenge than was asked
         raise invalid(f"Invalid challenge name {name} for this session")
-    step = Step(model, pool, client, user, session.admin, session, responses)
+    step = Step(
+        model,
+        pool,
+        client,
+        user,
+        session.admin,
+        session,
+        responses,
+        device_key=session.device_key,
+        srp_flow=session.srp_flow,
+    )
     if name == "PASSWORD_VERIFIER":
         return _answer_password_verifier(step)
+    if name == "DEVICE_SRP_AUTH":
+        return _answer_device_srp_auth(step)
+    if name == "DEVICE_PASSWORD_VERIFIER":
+        return _answer_device_password_verifier(step)
     if name in MFA_CODE_KEYS:
         return _answer_code(step)
     if name == "SELECT_MFA_TYPE":
@@ -336,6 +403,21 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
     if name == "MFA_SETUP":
         return _answer_mfa_setup(step)
     return _answer_new_password(step)
+
+
+def _device_session(model: Model, client: Client, responses: dict[str, str]) -> str:
+    """The newest open DEVICE_SRP_AUTH session of this client, user and device."""
+    username, device_key = responses.get("USERNAME"), responses.get("DEVICE_KEY")
+    for token, session in reversed(model.sessions.items()):
+        if (
+            session.challenge == "DEVICE_SRP_AUTH"
+            and not session.used
+            and session.client_id == client.id
+            and session.username == username
+            and session.device_key == device_key
+        ):
+            return token
+    raise not_authorized(MSG_SESSION)
 
 
 def _timestamp_problem(model: Model, text: str) -> bool:
@@ -355,9 +437,13 @@ def _answer_password_verifier(step: Step) -> dict[str, Any]:
     state = session.srp
     if state is None:  # pragma: no cover - PASSWORD_VERIFIER sessions always carry it
         raise not_authorized(MSG_SESSION)
-    for needed in ("PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"):
-        if needed not in responses:
-            raise invalid(f"Missing required parameter {needed}")
+    _require_claim(responses)
+    device_key = responses.get("DEVICE_KEY")
+    if device_key is not None:
+        # refused without spending the session: the official clients forget the device and
+        # answer again without it
+        step.device_key = _devices.known_device(step.user, device_key).key
+        session.device_key = step.device_key
     timeout = model.settings.password_verifier_timeout
     if timeout is not None and model.now() - session.created > timeout:
         # "respond ... within a few seconds"; the limit is UNCONFIRMED (opt-in here)
@@ -365,34 +451,102 @@ def _answer_password_verifier(step: Step) -> dict[str, Any]:
         raise not_authorized(_MSG_SESSION_EXPIRED)
     # a failed proof ends the attempt: the client must start the sign-in again
     step.spend()
-    timestamp = responses["TIMESTAMP"]
-    if _timestamp_problem(model, timestamp):
+    if _timestamp_problem(model, responses["TIMESTAMP"]):
         raise not_authorized(MSG_BAD_PASSWORD)
     _lockout_check(step)
+    if not _claim_holds(
+        responses, state, step.user.verifier, step.pool.pool_name, step.user.username
+    ):
+        raise _wrong_password(step)
+    step.user.password_lockout.clear()
+    return _after_password(step)
+
+
+def _require_claim(responses: dict[str, str]) -> None:
+    for needed in ("PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"):
+        if needed not in responses:
+            raise invalid(f"Missing required parameter {needed}")
+
+
+def _claim_holds(
+    responses: dict[str, str], state: SrpState, verifier: int, pool_name: str, user_id: str
+) -> bool:
+    """Whether the answer proves the password behind ``verifier`` (real SRP, constant time)."""
     ok = hmac.compare_digest(
         responses["PASSWORD_CLAIM_SECRET_BLOCK"].encode(), state.secret_block.encode()
     )
     try:
-        key = srp.server_key(
-            srp_a_hex=state.srp_a, v=step.user.verifier, b=state.b, big_b=state.big_b
-        )
+        key = srp.server_key(srp_a_hex=state.srp_a, v=verifier, b=state.b, big_b=state.big_b)
     except srp.SrpError:
-        raise not_authorized(MSG_BAD_PASSWORD) from None
-    ok = (
+        return False
+    return (
         srp.verify_password_claim(
             key,
-            step.pool.pool_name,
-            step.user.username,
+            pool_name,
+            user_id,
             state.secret_block,
-            timestamp,
+            responses["TIMESTAMP"],
             responses["PASSWORD_CLAIM_SIGNATURE"],
         )
         and ok
     )
-    if not ok:
-        raise _wrong_password(step)
-    step.user.password_lockout.clear()
-    return _after_password(step)
+
+
+def _session_device(step: Step, given: str | None) -> Device:
+    """The device a device step is about: the session's, still confirmed."""
+    if given is not None and given != step.device_key:
+        raise not_authorized(MSG_SESSION)
+    device = step.user.devices.get(step.device_key or "")
+    if device is None or not device.confirmed:
+        # forgotten since the sign-in began
+        raise CognitoError("ResourceNotFoundException", _devices.MSG_NO_DEVICE)
+    return device
+
+
+def _answer_device_srp_auth(step: Step) -> dict[str, Any]:
+    """DEVICE_SRP_AUTH {USERNAME, DEVICE_KEY, SRP_A} -> DEVICE_PASSWORD_VERIFIER."""
+    responses = step.responses
+    given = responses.get("DEVICE_KEY")
+    if given is None:
+        raise invalid("Missing required parameter DEVICE_KEY")
+    srp_a = _srp_a(responses)
+    device = _session_device(step, given)
+    step.spend()
+    state = _srp_state(step.model, device.verifier, srp_a)
+    return step.challenge(
+        "DEVICE_PASSWORD_VERIFIER",
+        {
+            "DEVICE_KEY": device.key,
+            "SALT": srp.pad_hex(device.salt),
+            "SECRET_BLOCK": state.secret_block,
+            "SRP_B": format(state.big_b, "x"),
+            "USERNAME": step.user.username,
+        },
+        srp=state,
+    )
+
+
+def _answer_device_password_verifier(step: Step) -> dict[str, Any]:
+    """The device's proof, checked against the verifier ConfirmDevice stored: then tokens.
+
+    The device group key stands where the pool name stands in a user's proof, the device key
+    where the user name does.
+    """
+    session, responses, model = step.session, step.responses, step.model
+    assert session is not None
+    state = session.srp
+    if state is None:  # pragma: no cover - DEVICE_PASSWORD_VERIFIER sessions always carry it
+        raise not_authorized(MSG_SESSION)
+    _require_claim(responses)
+    device = _session_device(step, responses.get("DEVICE_KEY"))
+    # one proof per exchange, as for the password
+    step.spend()
+    if _timestamp_problem(model, responses["TIMESTAMP"]):
+        raise not_authorized(MSG_BAD_PASSWORD)
+    if not _claim_holds(responses, state, device.verifier, device.group_key, device.key):
+        # UNCONFIRMED text for a wrong device password
+        raise not_authorized(MSG_BAD_PASSWORD)
+    return step.tokens()
 
 
 def _answer_code(step: Step) -> dict[str, Any]:

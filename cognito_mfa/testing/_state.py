@@ -63,6 +63,8 @@ class Settings:
     password_lockout: bool = True
     password_verifier_timeout: float | None = None
     timestamp_tolerance: float | None = 900.0
+    # whether a remembered device stands in for email MFA too (SMS and TOTP: always)
+    device_skips_email_mfa: bool = False
 
 
 class Model:
@@ -84,6 +86,9 @@ class Model:
         self.refresh: dict[str, RefreshRecord] = {}  # digest -> record
         self.origins: dict[str, Origin] = {}  # origin_jti -> record
         self.messages: list[SentMessage] = []
+        self.page_key: bytes | None = (
+            None  # signs ListDevices pagination tokens (made at first use)
+        )
         self.touched: set[Key] = set()
 
     # --- time ---------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ kept by digest only (state files and reprs never hold them). Revoking a refresh 
 token and every access token issued from it are refused afterwards. With refresh-token
 rotation on the app client (``RefreshTokenRotation``), GetTokensFromRefreshToken returns a new
 refresh token of the same origin and the one it replaced is refused once the client's grace
-period (``RetryGracePeriodSeconds``, 0-60 s) has passed.
+period (``RetryGracePeriodSeconds``, 0-60 s) has passed. A sign-in bound to a device (a
+device-tracking pool) refreshes only with that device's key, and only while the device exists.
 
 Sources: the API reference pages of RevokeToken, GetTokensFromRefreshToken, GlobalSignOut and
 InitiateAuth; "Refresh tokens" in the Cognito developer guide; docs/emulator-fidelity.md says
@@ -76,10 +77,12 @@ def issue(
     origin: Origin | None = None,
     auth_time: int | None = None,
     with_refresh: bool = True,
+    device_key: str | None = None,
 ) -> dict[str, Any]:
     """An ``AuthenticationResult``: access and id tokens, and (``with_refresh``) a refresh token.
 
     Without ``origin`` this is a new sign-in; with one, a refresh within that sign-in.
+    ``device_key``: the device the sign-in is bound to (the access token's ``device_key``).
     """
     now = model.now()
     iat = int(now)
@@ -90,6 +93,7 @@ def issue(
             client_id=client.id,
             username=user.username,
             expires=now,
+            device_key=device_key,
         )
         model.add_origin(origin)
     # the sign-in lives as long as its longest-lived token
@@ -114,6 +118,8 @@ def issue(
         "jti": _codes.random_uuid(model.random),
         "username": user.username,
     }
+    if device_key is not None:
+        access["device_key"] = device_key
     id_claims: dict[str, Any] = {"sub": user.sub}
     for name, value in user.attributes.items():
         if name in ("email_verified", "phone_number_verified"):
@@ -218,6 +224,15 @@ def _usable_refresh(
     return record, origin, user
 
 
+def _check_device(user: User, origin: Origin, given: str | None) -> None:
+    """Tokens of a sign-in bound to a device refresh only with that device's key, while the
+    device exists (the "Invalid Refresh Token" of device-tracking pools); others ignore it."""
+    if origin.device_key is None:
+        return
+    if given != origin.device_key or origin.device_key not in user.devices:
+        raise not_authorized("Invalid Refresh Token")
+
+
 # --- operations ---------------------------------------------------------------------------------
 
 
@@ -231,11 +246,19 @@ def refresh_auth(
     record, origin, user = _usable_refresh(model, pool, client, token)
     # the hash is over the USERNAME sent, or the internal name when none is sent
     check_secret_hash(client, params.get("USERNAME", user.username), params.get("SECRET_HASH"))
+    _check_device(user, origin, params.get("DEVICE_KEY"))
     if not user.enabled:
         raise not_authorized("User is disabled.")
     # this flow never returns a refresh token: the client keeps the one it has
     result = issue(
-        model, pool, client, user, origin=origin, auth_time=record.auth_time, with_refresh=False
+        model,
+        pool,
+        client,
+        user,
+        origin=origin,
+        auth_time=record.auth_time,
+        with_refresh=False,
+        device_key=origin.device_key,
     )
     return {"ChallengeParameters": {}, "AuthenticationResult": result}
 
@@ -244,6 +267,7 @@ def get_tokens_from_refresh_token(model: Model, data: dict[str, Any]) -> dict[st
     pool, client = model.client(data["ClientId"])
     _check_client_secret(client, data.get("ClientSecret"))
     record, origin, user = _usable_refresh(model, pool, client, data["RefreshToken"])
+    _check_device(user, origin, data.get("DeviceKey"))
     if not user.enabled:
         raise not_authorized("User is disabled.")
     if client.rotation and record.retired_at is None:
@@ -257,6 +281,7 @@ def get_tokens_from_refresh_token(model: Model, data: dict[str, Any]) -> dict[st
         origin=origin,
         auth_time=record.auth_time,
         with_refresh=client.rotation,
+        device_key=origin.device_key,
     )
     return {"AuthenticationResult": result}
 

@@ -346,6 +346,15 @@ _CLIENT_SETTINGS = {
     ),
 }
 
+_DEVICE_KEY = Member("string", required=True, min_len=1, max_len=55, pattern=r"[\w-]+_[0-9a-f-]+")
+_REMEMBERED = Member("string", enum=("remembered", "not_remembered"))
+_PAGE = {
+    "Limit": Member("integer", min_value=0, max_value=60),
+    "PaginationToken": Member("string", min_len=1, pattern=r"[\S]+"),
+}
+_ADMIN_USER = {"UserPoolId": _POOL_ID, "Username": _USERNAME}
+_OPTIONAL_ACCESS = Member("string", pattern=_TOKEN_PATTERN)
+
 _AUTH_START = {
     "AuthFlow": Member("string", required=True, enum=_AUTH_FLOWS),
     "ClientId": _CLIENT_ID,
@@ -456,6 +465,29 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "DeviceConfiguration": _DEVICE_CONFIGURATION,
         "UserPoolTags": _MAP,
     },
+    "UpdateUserPool": {
+        "UserPoolId": _POOL_ID,
+        "Policies": Member(
+            "struct",
+            members={
+                "PasswordPolicy": Member(
+                    "struct",
+                    members={
+                        "MinimumLength": Member("integer", min_value=6, max_value=99),
+                        "RequireUppercase": Member("boolean"),
+                        "RequireLowercase": Member("boolean"),
+                        "RequireNumbers": Member("boolean"),
+                        "RequireSymbols": Member("boolean"),
+                        "TemporaryPasswordValidityDays": Member(
+                            "integer", min_value=0, max_value=365
+                        ),
+                    },
+                )
+            },
+        ),
+        "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
+        "DeviceConfiguration": _DEVICE_CONFIGURATION,
+    },
     "DescribeUserPool": {"UserPoolId": _POOL_ID},
     "DeleteUserPool": {"UserPoolId": _POOL_ID},
     "CreateUserPoolClient": {
@@ -503,6 +535,34 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "DeviceKey": Member("string", min_len=1, max_len=55, pattern=r"[\w-]+_[0-9a-f-]+"),
         "ClientMetadata": _MAP,
     },
+    "ConfirmDevice": {
+        "AccessToken": _ACCESS,
+        "DeviceKey": _DEVICE_KEY,
+        "DeviceSecretVerifierConfig": Member(
+            "struct",
+            members={
+                "PasswordVerifier": Member("string", max_len=131072),
+                "Salt": Member("string", max_len=131072),
+            },
+        ),
+        "DeviceName": Member("string", min_len=1, max_len=1024),
+    },
+    "UpdateDeviceStatus": {
+        "AccessToken": _ACCESS,
+        "DeviceKey": _DEVICE_KEY,
+        "DeviceRememberedStatus": _REMEMBERED,
+    },
+    "ListDevices": {"AccessToken": _ACCESS, **_PAGE},
+    "GetDevice": {"DeviceKey": _DEVICE_KEY, "AccessToken": _OPTIONAL_ACCESS},
+    "ForgetDevice": {"AccessToken": _OPTIONAL_ACCESS, "DeviceKey": _DEVICE_KEY},
+    "AdminListDevices": {**_ADMIN_USER, **_PAGE},
+    "AdminGetDevice": {"DeviceKey": _DEVICE_KEY, **_ADMIN_USER},
+    "AdminForgetDevice": {**_ADMIN_USER, "DeviceKey": _DEVICE_KEY},
+    "AdminUpdateDeviceStatus": {
+        **_ADMIN_USER,
+        "DeviceKey": _DEVICE_KEY,
+        "DeviceRememberedStatus": _REMEMBERED,
+    },
 }
 
 # Operations that need SigV4 (the model's non-"noAuth" operations among those served here).
@@ -513,6 +573,7 @@ SIGNED_OPERATIONS: Final = frozenset(
     or name
     in {
         "CreateUserPool",
+        "UpdateUserPool",
         "DescribeUserPool",
         "DeleteUserPool",
         "CreateUserPoolClient",

@@ -5,7 +5,9 @@
 //    users: {totp, sms, select, setup, wrong: {username, password, totpSecret?}}}
 // and prints one JSON object on stdout: for each scenario, the callbacks the SDK called
 // (challenge names in order) and the outcome ({result: "success", username, tokenUse} or
-// {result: "failure", code, message}). SMS codes are read from GET /_emulator/messages; TOTP
+// {result: "failure", code, message}).
+// With {mode: "devices", endpoint, poolId, clientId, users: {js, py: {username, password,
+// totpSecret, device?}}} it runs the remembered-device scenarios instead (see devices()). SMS codes are read from GET /_emulator/messages; TOTP
 // codes are computed here (RFC 6238: HMAC-SHA1, 6 digits, 30 s steps) from the secret.
 'use strict';
 
@@ -52,11 +54,13 @@ async function lastCode(endpoint, username, medium) {
 }
 
 function success(steps) {
-  return (session) => ({
+  return (session, userConfirmationNecessary) => ({
     steps,
     result: 'success',
     username: session.getIdToken().decodePayload()['cognito:username'],
     tokenUse: session.getAccessToken().decodePayload().token_use,
+    deviceKey: session.getAccessToken().decodePayload().device_key ?? null,
+    userConfirmationNecessary: userConfirmationNecessary ?? null,
   });
 }
 
@@ -65,16 +69,17 @@ function failure(steps) {
 }
 
 // Sign in with SRP; `answer(user, name, params, callbacks, steps)` handles each challenge.
-function signIn(pool, endpoint, account, answer) {
+function signIn(pool, endpoint, account, answer, onUser = () => {}) {
   return new Promise((resolve) => {
     const steps = [];
     const user = new CognitoUser({ Username: account.username, Pool: pool });
+    onUser(user);
     const details = new AuthenticationDetails({
       Username: account.username,
       Password: account.password,
     });
     const callbacks = {
-      onSuccess: (session) => resolve(success(steps)(session)),
+      onSuccess: (session, confirmation) => resolve(success(steps)(session, confirmation)),
       onFailure: (err) => resolve(failure(steps)(err)),
       newPasswordRequired: () => resolve({ steps: [...steps, 'newPasswordRequired'] }),
     };
@@ -90,8 +95,73 @@ function signIn(pool, endpoint, account, answer) {
   });
 }
 
+// The device the SDK keeps for a user, under its own storage keys.
+function storedDevice(pool, username) {
+  const prefix = `CognitoIdentityServiceProvider.${pool.getClientId()}.${username}`;
+  return {
+    deviceKey: pool.storage.getItem(`${prefix}.deviceKey`) ?? null,
+    deviceGroupKey: pool.storage.getItem(`${prefix}.deviceGroupKey`) ?? null,
+    password: pool.storage.getItem(`${prefix}.randomPasswordKey`) ?? null,
+  };
+}
+
+function storeDevice(pool, username, device) {
+  const prefix = `CognitoIdentityServiceProvider.${pool.getClientId()}.${username}`;
+  pool.storage.setItem(`${prefix}.deviceKey`, device.deviceKey);
+  pool.storage.setItem(`${prefix}.deviceGroupKey`, device.deviceGroupKey);
+  pool.storage.setItem(`${prefix}.randomPasswordKey`, device.password);
+}
+
+// A sign-in must not reach an MFA challenge: any callback is recorded and ends it.
+function noMfa() {
+  throw new Error('a remembered device reached an MFA challenge');
+}
+
+// Remembered devices: the SDK signs in with TOTP and confirms its new device itself
+// (ConfirmDevice inside authenticateUser), remembers it (setDeviceStatusRemembered), then
+// signs in again and must answer DEVICE_SRP_AUTH instead of TOTP. Then it signs in with a
+// device made by the Python client (handed over in the input as users.py.device).
+async function devices(input) {
+  const { endpoint, users } = input;
+  const pool = new CognitoUserPool({
+    UserPoolId: input.poolId,
+    ClientId: input.clientId,
+    endpoint,
+  });
+  const results = {};
+  let firstUser = null;
+  results.first = await signIn(
+    pool,
+    endpoint,
+    users.js,
+    (user, hook, params, cb) => {
+      user.sendMFACode(totp(users.js.totpSecret), cb, 'SOFTWARE_TOKEN_MFA');
+    },
+    (user) => {
+      firstUser = user;
+    },
+  );
+  results.remember = await new Promise((resolve) => {
+    firstUser.setDeviceStatusRemembered({
+      onSuccess: (status) => resolve({ result: 'success', status }),
+      onFailure: (err) => resolve({ result: 'failure', code: err.code, message: err.message }),
+    });
+  });
+  results.jsDevice = storedDevice(pool, users.js.username);
+  results.again = await signIn(pool, endpoint, users.js, noMfa);
+  if (users.py.device) {
+    storeDevice(pool, users.py.username, users.py.device);
+    results.pyDevice = await signIn(pool, endpoint, users.py, noMfa);
+  }
+  return results;
+}
+
 async function main() {
   const input = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+  if (input.mode === 'devices') {
+    process.stdout.write(`${JSON.stringify(await devices(input))}\n`);
+    return;
+  }
   const { endpoint, users } = input;
   const pool = new CognitoUserPool({
     UserPoolId: input.poolId,

@@ -87,7 +87,13 @@ def test_every_kind_of_change_is_persisted(tmp_path: Path) -> None:
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 5},
     )
-    h.ok("GetTokensFromRefreshToken", RefreshToken=tokens["RefreshToken"], ClientId=client_id)
+    # the pool tracks devices: the sign-in's refresh token is bound to its new device
+    h.ok(
+        "GetTokensFromRefreshToken",
+        RefreshToken=tokens["RefreshToken"],
+        ClientId=client_id,
+        DeviceKey=tokens["NewDeviceMetadata"]["DeviceKey"],
+    )
     assert_persisted(emulator, path, clock)
     h.ok("GlobalSignOut", AccessToken=tokens["AccessToken"])
     h.ok("AdminDeleteUser", UserPoolId=pool_id, Username="bob")

@@ -2,9 +2,11 @@
 
 tests/js/drive.js signs in with SRP and answers SOFTWARE_TOKEN_MFA, SMS_MFA (code from
 GET /_emulator/messages), SELECT_MFA_TYPE and MFA_SETUP (TOTP computed in Node), then tries a
-wrong password; it prints one JSON object that is checked here. The SDK is installed from
-tests/js/package-lock.json (``npm ci --prefix tests/js``) on first use; the test is skipped
-only where Node.js itself is absent.
+wrong password; it prints one JSON object that is checked here. Its "devices" mode has the
+SDK confirm, remember and sign in with its own device (DEVICE_SRP_AUTH), and hands device
+credentials across in both directions between the SDK and the Python device client. The SDK
+is installed from tests/js/package-lock.json (``npm ci --prefix tests/js``) on first use; the
+test is skipped only where Node.js itself is absent.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from typing import Any
 import aioboto3
 import fronts
 import pytest
+from conftest import Harness
+from device_client import DeviceCredentials, World, access_claims, device_secret
 
 from cognito_mfa.testing import EmulatorServer, Seeder
+from cognito_mfa.testing.service import WireResponse
 
 pytestmark = [pytest.mark.served, pytest.mark.node]
 
@@ -146,3 +151,128 @@ async def test_the_javascript_sdk_signs_in_with_every_mfa_challenge(
     with served_emulator.lock:
         sent = [m for m in served_emulator.emulator.messages if m.username == "sms-user"]
     assert [m.medium for m in sent] == ["SMS"]
+
+
+# --- remembered devices -------------------------------------------------------------------------
+
+
+class LockedHarness(Harness):
+    """The service harness on a served emulator: each call takes the server's lock."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        super().__init__(server.emulator)
+        self._lock = server.lock
+
+    def raw(
+        self, op: str, body: dict[str, Any] | bytes, *, signed: bool | None = None
+    ) -> WireResponse:
+        with self._lock:
+            return super().raw(op, body, signed=signed)
+
+
+def _python_device(world: World, username: str) -> DeviceCredentials:
+    """Sign in with SMS MFA in Python, confirm and remember the new device."""
+    step = world.password_step(username)
+    assert step["ChallengeName"] == "SMS_MFA", step
+    code = world.emu.last_code(username, "SMS")
+    tokens = world.h.answer(world.client_id, step, USERNAME=username, SMS_MFA_CODE=code)[
+        "AuthenticationResult"
+    ]
+    meta = tokens["NewDeviceMetadata"]
+    creds, config = device_secret(meta["DeviceKey"], meta["DeviceGroupKey"])
+    access = tokens["AccessToken"]
+    confirmed = world.h.ok(
+        "ConfirmDevice",
+        AccessToken=access,
+        DeviceKey=creds.key,
+        DeviceName="python",
+        DeviceSecretVerifierConfig=config,
+    )
+    assert confirmed == {"UserConfirmationNecessary": True}
+    world.h.ok(
+        "UpdateDeviceStatus",
+        AccessToken=access,
+        DeviceKey=creds.key,
+        DeviceRememberedStatus="remembered",
+    )
+    return creds
+
+
+@pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+async def test_the_javascript_sdk_remembers_its_device_and_skips_mfa(
+    served_emulator: EmulatorServer,
+) -> None:
+    """The SDK confirms and remembers its own device, then signs in with DEVICE_SRP_AUTH; a
+    device made in Python works in the SDK and the SDK's device works in Python."""
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    async with session.client("cognito-idp", endpoint_url=served_emulator.url) as client:
+        seeder = Seeder(client, clock=served_emulator.emulator.now)
+        pool = await seeder.create_pool_and_client("js-devices")
+        js_user = await seeder.create_user(pool, "js-device-user", PASSWORD, totp=True)
+        await seeder.create_user(
+            pool, "py-device-user", PASSWORD, phone="+15555550144", mfa=["SMS"]
+        )
+        # a user-prompt pool: the SDK must remember its device itself
+        await client.update_user_pool(
+            UserPoolId=pool.pool_id,
+            MfaConfiguration="OPTIONAL",
+            DeviceConfiguration={
+                "ChallengeRequiredOnNewDevice": True,
+                "DeviceOnlyRememberedOnUserPrompt": True,
+            },
+        )
+    world = World(LockedHarness(served_emulator), pool.pool_id, pool.client_id, PASSWORD)
+    python_made = _python_device(world, "py-device-user")
+    results = _drive(
+        {
+            "mode": "devices",
+            "endpoint": served_emulator.url,
+            "poolId": pool.pool_id,
+            "clientId": pool.client_id,
+            "users": {
+                "js": {
+                    "username": "js-device-user",
+                    "password": PASSWORD,
+                    "totpSecret": js_user.totp_secret,
+                },
+                "py": {
+                    "username": "py-device-user",
+                    "password": PASSWORD,
+                    "device": {
+                        "deviceKey": python_made.key,
+                        "deviceGroupKey": python_made.group_key,
+                        "password": python_made.password,
+                    },
+                },
+            },
+        }
+    )
+    first = results["first"]
+    assert first["steps"] == ["totpRequired:SOFTWARE_TOKEN_MFA"], first
+    assert first["result"] == "success", first
+    assert first["userConfirmationNecessary"] is True  # the SDK's own ConfirmDevice
+    assert results["remember"] == {"result": "success", "status": "SUCCESS"}
+    js_made = results["jsDevice"]
+    assert js_made["deviceKey"] == first["deviceKey"]
+    assert js_made["deviceGroupKey"] and js_made["password"]
+    # signed in again: DEVICE_SRP_AUTH answered inside the SDK, no MFA callback
+    again = results["again"]
+    assert again["steps"] == [], again
+    assert again["result"] == "success", again
+    assert again["deviceKey"] == js_made["deviceKey"]
+    # the Python device in the SDK
+    assert results["pyDevice"]["steps"] == [], results["pyDevice"]
+    assert results["pyDevice"]["result"] == "success", results["pyDevice"]
+    assert results["pyDevice"]["deviceKey"] == python_made.key
+    # the SDK's device in Python
+    creds = DeviceCredentials(js_made["deviceKey"], js_made["deviceGroupKey"], js_made["password"])
+    done = world.device_sign_in(creds, username="js-device-user")
+    assert access_claims(done["AuthenticationResult"])["device_key"] == creds.key
+    # the SDK named its device as it does under Node.js
+    device = world.h.ok(
+        "AdminGetDevice", UserPoolId=pool.pool_id, Username="js-device-user", DeviceKey=creds.key
+    )["Device"]
+    names = {a["Name"]: a["Value"] for a in device["DeviceAttributes"]}
+    assert names["dev:device_remembered_status"] == "remembered"
