@@ -32,6 +32,8 @@ from .errors import (
     ConfigurationError,
     ConnectionFailed,
     CredentialsRequired,
+    DeviceKeyExists,
+    DeviceNotFound,
     EnableSoftwareTokenMFA,
     ExpiredCode,
     FeatureUnavailableInTier,
@@ -97,7 +99,7 @@ from .errors import (
     UserPoolTagging,
 )
 from .flow import AuthFlow, FlowState, Phase
-from .models import CognitoUserSession, MfaType, NewDeviceMetadata
+from .models import CognitoUserSession, Device, DeviceCredentials, MfaType, NewDeviceMetadata
 from .pool import UserPool
 from .preferences import MfaOption, MfaSettings, UserData
 from .protocol import AuthFlowType
@@ -122,6 +124,10 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "CredentialsRequired",
+    "Device",
+    "DeviceCredentials",
+    "DeviceKeyExists",
+    "DeviceNotFound",
     "EmailOtpChallenge",
     "EnableSoftwareTokenMFA",
     "ExpiredCode",

@@ -162,8 +162,6 @@ def test_mfa_challenge_without_session_is_a_protocol_error() -> None:
 UNSUPPORTED = {
     "CUSTOM_CHALLENGE",
     "SELECT_CHALLENGE",
-    "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER",
     "ADMIN_NO_SRP_AUTH",
     "SMS_OTP",
     "PASSWORD",
