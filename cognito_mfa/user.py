@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from . import protocol, srp
 from ._checks import check_code, check_device_key, check_device_name, check_encodable
 from ._defaults import srp_limiter
+from ._hidden import Hidden
 from .errors import (
     EnableSoftwareTokenMFA,
     InvalidInput,
@@ -295,22 +296,25 @@ class CognitoUser:
             check_device_name(device_name)
         random_bytes = self._pool.random_bytes
         password = SecretStr(srp.device_password(random_bytes(srp.DEVICE_PASSWORD_BYTES)))
-        salt, verifier = await anyio.to_thread.run_sync(
-            partial(
-                srp.device_verifier_config,
-                new.device_group_key,
-                new.device_key,
-                password.get_secret_value(),
-                random_bytes(srp.DEVICE_SALT_BYTES),
-            ),
-            limiter=srp_limiter(),
+        # boxed: the verifier is derived from the device password, so no plain local holds it
+        config = Hidden(
+            await anyio.to_thread.run_sync(
+                partial(
+                    srp.device_verifier_config,
+                    new.device_group_key,
+                    new.device_key,
+                    password.get_secret_value(),
+                    random_bytes(srp.DEVICE_SALT_BYTES),
+                ),
+                limiter=srp_limiter(),
+            )
         )
         response = await self._call(
             protocol.confirm_device(
                 device_key=new.device_key,
                 device_name=device_name,
-                salt_b64=salt,
-                verifier_b64=verifier,
+                salt_b64=config.value[0],
+                verifier_b64=config.value[1],
             )
         )
         return DeviceCredentials(

@@ -6,6 +6,7 @@ without a client secret. The pool tracks devices through UpdateUserPool's Device
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -249,3 +250,104 @@ async def test_device_usage_errors(front: Front) -> None:
         done, _ = await _sign_in(front, pool, user, device=creds)
         with pytest.raises(cm.InvalidInput, match="no new device"):
             await pool.user(done.session).confirm_device()
+
+
+# --- the pure core -------------------------------------------------------------------------------
+
+
+def test_device_verifier_config_is_the_user_formula_over_the_device() -> None:
+    from cognito_mfa import srp
+
+    password = srp.device_password(bytes(range(40)))
+    assert len(password) == 56  # base64 of 40 bytes
+    salt_b64, verifier_b64 = srp.device_verifier_config(
+        "-group", "us-east-1_dev", password, b"\x80" + bytes(15)
+    )
+    salt_bytes = base64.b64decode(salt_b64)
+    assert salt_bytes[0] == 0 and len(salt_bytes) == 17  # padded: the high bit was set
+    salt = int.from_bytes(salt_bytes, "big")
+    expected = srp.verifier("-group", "us-east-1_dev", password, salt)
+    assert int.from_bytes(base64.b64decode(verifier_b64), "big") == expected
+    with pytest.raises(srp.SrpError):
+        srp.device_password(bytes(39))
+    with pytest.raises(srp.SrpError):
+        srp.device_verifier_config("g", "k", password, bytes(15))
+
+
+def test_device_requests_and_answers() -> None:
+    from cognito_mfa import protocol
+
+    client = protocol.AppClient("us-east-1_P", "client", SecretStr("s3cret"))
+    start = protocol.start_srp_auth(client, "alice", "abc", device_key="us-east-1_d")
+    assert start.params["AuthParameters"]["DEVICE_KEY"] == "us-east-1_d"
+    assert "DEVICE_KEY" not in protocol.start_srp_auth(client, "a", "b").params["AuthParameters"]
+    refresh = protocol.refresh_tokens(client, "r", username="alice", device_key="us-east-1_d")
+    assert refresh.params["AuthParameters"]["DEVICE_KEY"] == "us-east-1_d"
+    assert set(refresh.params["AuthParameters"]) == {"REFRESH_TOKEN", "DEVICE_KEY", "SECRET_HASH"}
+    answer = protocol.respond_to_challenge(
+        client,
+        "DEVICE_SRP_AUTH",
+        session=None,
+        username="alice",
+        responses=protocol.device_srp_auth_responses(device_key="k", srp_a_hex="ff"),
+    )
+    assert set(answer.params["ChallengeResponses"]) == {
+        "USERNAME",
+        "DEVICE_KEY",
+        "SRP_A",
+        "SECRET_HASH",
+    }
+    assert "Session" not in answer.params
+    with pytest.raises(cm.ProtocolError, match="DEVICE_PASSWORD_VERIFIER lacks SRP_B"):
+        protocol.parse_password_verifier({"SALT": "1", "SECRET_BLOCK": "x"}, device_key="k")
+    device = protocol.parse_device(
+        {
+            "DeviceKey": "k",
+            "DeviceAttributes": [
+                {"Name": "device_name", "Value": "laptop"},
+                {"Name": "dev:device_remembered_status", "Value": "not_remembered"},
+            ],
+            "DeviceCreateDate": 1_800_000_000,
+        }
+    )
+    assert device.name == "laptop" and device.remembered is False
+    assert device.created_at is not None and device.last_authenticated_at is None
+    assert protocol.parse_device({"DeviceKey": "k"}).remembered is None
+    for bad in ({}, {"DeviceKey": 1}, {"DeviceKey": "k", "DeviceAttributes": {"a": 1}}):
+        with pytest.raises(cm.ProtocolError):
+            protocol.parse_device(bad)
+    with pytest.raises(cm.ProtocolError):
+        protocol.parse_device_list({"Devices": [], "PaginationToken": 5})
+    with pytest.raises(cm.ProtocolError):
+        protocol.parse_confirm_device({"UserConfirmationNecessary": "yes"})
+    assert protocol.is_device_not_found(cm.ResourceNotFound("Device does not exist."))
+    assert not protocol.is_device_not_found(cm.ResourceNotFound("User pool does not exist."))
+
+
+def test_machine_answers_device_steps_only_after_the_password() -> None:
+    from cognito_mfa._machine import FlowMachine, Phase
+    from cognito_mfa.protocol import ChallengeStep, TokensStep
+
+    machine = FlowMachine(phase=Phase.VERIFYING_PASSWORD)
+    machine.receive_auth_step(ChallengeStep("DEVICE_SRP_AUTH", None, {"USERNAME": "alice"}))
+    assert machine.phase is Phase.VERIFYING_DEVICE
+    machine.receive_auth_step(ChallengeStep("DEVICE_PASSWORD_VERIFIER", None, {}))
+    assert machine.phase is Phase.VERIFYING_DEVICE
+    machine.receive_auth_step(TokensStep({}))
+    assert machine.phase is Phase.DONE
+    early = FlowMachine(phase=Phase.STARTING)
+    with pytest.raises(cm.ProtocolError):
+        early.receive_auth_step(ChallengeStep("DEVICE_SRP_AUTH", None, {}))
+    assert early.phase is Phase.FAILED
+
+
+async def test_device_srp_without_credentials_fails_closed(front: Front) -> None:
+    # Cognito asking for device SRP when no device was named: nothing to answer with
+    seeded, user = await _tracking_pool(front)
+    async with front.user_pool(seeded) as pool:
+        _, creds = await _remembered(front, pool, user)
+        flow = pool.sign_in(user.username, PASSWORD)
+        flow._device_key = creds.device_key  # the key goes out, the credentials do not
+        with pytest.raises(cm.ProtocolError, match="named no device"):
+            await anext(aiter(flow))
+        assert flow.phase is cm.Phase.FAILED
