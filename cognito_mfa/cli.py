@@ -517,7 +517,8 @@ async def _cmd_devices_forget(console: Console, args: argparse.Namespace) -> int
         await user.forget_device(key)
         _write_back(console, args, user.tokens, loaded)
     console.say(f"device {key} forgotten")
-    if stored is not None and stored.device_key == key:
+    # compare_digest: the library's rule for anything read from a credentials file
+    if stored is not None and hmac.compare_digest(stored.device_key.encode(), key.encode()):
         await anyio.Path(args.device_file).unlink()
         console.say(f"{args.device_file} removed")
     return EXIT_OK
