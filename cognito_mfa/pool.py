@@ -20,7 +20,7 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from pydantic import SecretStr
 
 from . import protocol
-from ._checks import check_secret, check_string_map, check_text
+from ._checks import check_device_key, check_secret, check_string_map, check_text
 from ._defaults import default_clock, default_random_bytes
 from .errors import InvalidInput, PoolClosed, ProtocolError
 from .flow import AuthFlow, FlowState
@@ -210,6 +210,10 @@ class UserPool:
             if flow is not AuthFlowType.USER_SRP_AUTH:
                 # a remembered device stands in for MFA only after an SRP password proof
                 raise InvalidInput("a device sign-in needs auth_flow USER_SRP_AUTH")
+            # credentials come from storage: text that cannot be sent fails here, typed
+            check_device_key(device.device_key)
+            check_text(device.device_group_key, "device_group_key")
+            check_secret(device.device_password, "device_password")
         return self._flow(
             username, secret, flow, admin=False, client_metadata=client_metadata, device=device
         )

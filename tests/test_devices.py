@@ -231,6 +231,9 @@ async def test_device_usage_errors(front: Front) -> None:
     async with front.user_pool(seeded) as pool:
         with pytest.raises(cm.InvalidInput, match="USER_SRP_AUTH"):
             pool.sign_in(user.username, PASSWORD, auth_flow="USER_PASSWORD_AUTH", device=creds)
+        unsendable = creds.model_copy(update={"device_password": SecretStr("\udc80")})
+        with pytest.raises(cm.InvalidInput, match="device_password"):
+            pool.sign_in(user.username, PASSWORD, device=unsendable)
         bad: Any = {"device_key": "k"}
         with pytest.raises(cm.InvalidInput, match="DeviceCredentials"):
             pool.sign_in(user.username, PASSWORD, device=bad)
