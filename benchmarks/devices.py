@@ -47,53 +47,47 @@ TRACKING = {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPro
 
 
 async def _seed(emulator: Any, users: int) -> dict[str, Any]:
-    import aioboto3
-
     import cognito_mfa as cm
-    from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
+    from cognito_mfa.testing.inprocess import (
+        EMULATOR_ENDPOINT,
+        emulator_client,
+        httpx_client_config,
+    )
     from cognito_mfa.testing.seed import Seeder
 
-    with mount(emulator):
-        async with aioboto3.Session().client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=EMULATOR_ENDPOINT,
-            config=httpx_client_config(),
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        ) as client:
-            seeder = Seeder(client, clock=emulator.now)
-            seeded = await seeder.create_pool_and_client("devices", mfa="OPTIONAL")
-            created = [
-                await seeder.create_user(seeded, f"dev{i:04d}", PASSWORD, preferred="TOTP")
-                for i in range(users)
-            ]
-            await client.update_user_pool(
-                UserPoolId=seeded.pool_id, MfaConfiguration="OPTIONAL", DeviceConfiguration=TRACKING
+    async with emulator_client(emulator) as client:
+        seeder = Seeder(client, clock=emulator.now)
+        seeded = await seeder.create_pool_and_client("devices", mfa="OPTIONAL")
+        created = [
+            await seeder.create_user(seeded, f"dev{i:04d}", PASSWORD, preferred="TOTP")
+            for i in range(users)
+        ]
+        await client.update_user_pool(
+            UserPoolId=seeded.pool_id, MfaConfiguration="OPTIONAL", DeviceConfiguration=TRACKING
+        )
+    emulator.advance(30)  # past the enrolment codes
+    out: list[dict[str, Any]] = []
+    async with cm.UserPool(
+        seeded.pool_id,
+        seeded.client_id,
+        endpoint_url=EMULATOR_ENDPOINT,
+        botocore_config=httpx_client_config(emulator),
+        clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
+    ) as pool:
+        for user in created:
+            assert user.totp_secret is not None
+            flow = pool.sign_in(user.username, PASSWORD)
+            async for challenge in flow:
+                await challenge.answer(user.totp_code(emulator.now()))  # type: ignore[union-attr]
+            device = await pool.user(flow.tokens).confirm_device(device_name="bench")
+            out.append(
+                {
+                    "username": user.username,
+                    "totp_secret": user.totp_secret,
+                    "device": json.loads(device.model_dump_json()),
+                }
             )
-        emulator.advance(30)  # past the enrolment codes
-        out: list[dict[str, Any]] = []
-        async with cm.UserPool(
-            seeded.pool_id,
-            seeded.client_id,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
-            clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
-        ) as pool:
-            for user in created:
-                assert user.totp_secret is not None
-                flow = pool.sign_in(user.username, PASSWORD)
-                async for challenge in flow:
-                    await challenge.answer(user.totp_code(emulator.now()))  # type: ignore[union-attr]
-                device = await pool.user(flow.tokens).confirm_device(device_name="bench")
-                out.append(
-                    {
-                        "username": user.username,
-                        "totp_secret": user.totp_secret,
-                        "device": json.loads(device.model_dump_json()),
-                    }
-                )
-        emulator.advance(30)  # the codes used above are spent: the client starts afresh
+    emulator.advance(30)  # the codes used above are spent: the client starts afresh
     return {
         "pool_id": seeded.pool_id,
         "client_id": seeded.client_id,

@@ -27,9 +27,7 @@ import os
 import sys
 from typing import Any
 
-import aioboto3
-
-from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
+from cognito_mfa.testing.inprocess import emulator_client
 from cognito_mfa.testing.seed import SeededPool, Seeder
 from cognito_mfa.testing.server import EmulatorServer
 from cognito_mfa.testing.service import Emulator
@@ -39,34 +37,26 @@ SEED_CONCURRENCY = 32
 
 
 async def seed(emulator: Emulator, users: int) -> tuple[SeededPool, list[dict[str, Any]]]:
-    with mount(emulator):
-        async with aioboto3.Session().client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=EMULATOR_ENDPOINT,
-            config=httpx_client_config(),
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        ) as client:
-            seeder = Seeder(client)
-            pool = await seeder.create_pool_and_client("benchmarks", mfa="OPTIONAL")
-            names = iter(range(users))
-            out: list[dict[str, Any]] = []
+    async with emulator_client(emulator, retries={"total_max_attempts": 3}) as client:
+        seeder = Seeder(client)
+        pool = await seeder.create_pool_and_client("benchmarks", mfa="OPTIONAL")
+        names = iter(range(users))
+        out: list[dict[str, Any]] = []
 
-            async def lane() -> None:
-                for i in names:
-                    user = await seeder.create_user(
-                        pool, f"bench{i:05d}", PASSWORD, mfa=["TOTP"], preferred="TOTP"
-                    )
-                    out.append(
-                        {
-                            "username": user.username,
-                            "password": user.password,
-                            "totp_secret": user.totp_secret,
-                        }
-                    )
+        async def lane() -> None:
+            for i in names:
+                user = await seeder.create_user(
+                    pool, f"bench{i:05d}", PASSWORD, mfa=["TOTP"], preferred="TOTP"
+                )
+                out.append(
+                    {
+                        "username": user.username,
+                        "password": user.password,
+                        "totp_secret": user.totp_secret,
+                    }
+                )
 
-            await asyncio.gather(*(lane() for _ in range(SEED_CONCURRENCY)))
+        await asyncio.gather(*(lane() for _ in range(SEED_CONCURRENCY)))
     out.sort(key=lambda u: str(u["username"]))
     return pool, out
 

@@ -10,7 +10,7 @@ Commands::
     cognito-mfa totp setup                enrol an authenticator app (QR code in the terminal)
     cognito-mfa mfa preference --totp preferred --sms off
     cognito-mfa mfa status
-    cognito-mfa emulator serve --port 9229 [--state FILE]
+    cognito-mfa emulator serve --port 9229 [--state FILE] [--seed FILE|demo]
 
 Pool settings come from flags or ``COGNITO_USER_POOL_ID``, ``COGNITO_CLIENT_ID``,
 ``COGNITO_CLIENT_SECRET`` and ``COGNITO_ENDPOINT_URL`` (``--client-secret-env NAME`` reads the
@@ -598,11 +598,19 @@ async def _cmd_mfa_status(console: Console, args: argparse.Namespace) -> int:
 
 
 def _cmd_emulator_serve(args: argparse.Namespace) -> int:
-    from .testing.__main__ import main as serve_main
+    try:
+        from .testing.__main__ import main as serve_main
+    except ModuleNotFoundError as exc:  # the emulator extra is not installed
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
     argv = ["serve", "--host", args.host, "--port", str(args.port)]
     if args.state:
         argv += ["--state", args.state]
+    if args.seed:
+        argv += ["--seed", args.seed]
+    if args.allow_cross_origin_control:
+        argv.append("--allow-cross-origin-control")
     status: int = serve_main(argv)
     return status
 
@@ -731,11 +739,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     emulator = commands.add_parser("emulator", help="the Cognito emulator")
-    emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
+    emulator_commands = emulator.add_subparsers(
+        dest="emulator_command", required=True, metavar="COMMAND"
+    )
     serve = emulator_commands.add_parser("serve", help="serve the emulator on a loopback port")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=9229)
     serve.add_argument("--state", help="keep pools and users in this file across restarts")
+    serve.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="create the pools, clients and users of a JSON or TOML seed file ('demo': a "
+        "ready pool, client and user) and print them as shell export lines",
+    )
+    serve.add_argument(
+        "--allow-cross-origin-control",
+        action="store_true",
+        help="let web pages of any origin use the /_emulator/* control routes",
+    )
     return parser
 
 

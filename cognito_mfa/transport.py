@@ -41,6 +41,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aioboto3
 import anyio
@@ -73,7 +74,7 @@ from .errors import (
 )
 from .protocol import unsupported_challenge_of
 
-__all__ = ["IDEMPOTENT_OPERATIONS", "RetryPolicy", "Transport"]
+__all__ = ["IDEMPOTENT_OPERATIONS", "IN_PROCESS_EMULATOR_HOST", "RetryPolicy", "Transport"]
 
 logger = logging.getLogger("cognito_mfa.transport")
 
@@ -144,6 +145,34 @@ class RetryPolicy:
         # full jitter: spreads many clients' retries instead of synchronising them
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return random.uniform(0, cap)
+
+
+#: The host of the in-process emulator's endpoint (``cognito_mfa.testing.EMULATOR_ENDPOINT``).
+#: Under ``.invalid`` (reserved, never resolves): only the emulator's own transport reaches it.
+IN_PROCESS_EMULATOR_HOST: Final = "cognito-idp.emulator.invalid"
+
+
+def _check_in_process_endpoint(endpoint_url: str | None, session_cls: object) -> bool:
+    """Whether the endpoint is the in-process emulator's (then with its transport).
+
+    A pool pointed at it without its transport would only ever try DNS and a socket: that is
+    refused here, saying what is missing, before anything is sent.
+    """
+    if endpoint_url is None:
+        return False
+    try:
+        host = urlsplit(endpoint_url).hostname
+    except ValueError:
+        return False  # not a URL at all: botocore's own check reports it
+    if host != IN_PROCESS_EMULATOR_HOST:
+        return False
+    if not getattr(session_cls, "cognito_mfa_in_process", False):
+        raise InvalidInput(
+            "endpoint_url is the in-process emulator's (EMULATOR_ENDPOINT) but botocore_config "
+            "does not carry its transport: pass "
+            "botocore_config=cognito_mfa.testing.httpx_client_config(emulator)"
+        )
+    return True
 
 
 def translate(exc: Exception, operation: str) -> Exception:
@@ -344,6 +373,9 @@ class Transport:
             raise InvalidInput("botocore_config must be an AioConfig (or a botocore Config)")
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidInput("retry_policy must be a RetryPolicy")
+        in_process = _check_in_process_endpoint(
+            endpoint_url, getattr(botocore_config, "http_session_cls", None)
+        )
         self.region = region
         self.endpoint_url = endpoint_url
         self.retry_policy = retry_policy or RetryPolicy()
@@ -372,6 +404,7 @@ class Transport:
             }.items()
             if v is not None
         }
+        self._in_process = in_process
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._closed = False
@@ -389,6 +422,12 @@ class Transport:
         try:
             botocore_session = AioSession()
             botocore_session.register_component("response_parser_factory", _GuardedParserFactory())
+            if self._in_process:
+                # no road to the network: looking for credentials must not ask the instance
+                # metadata or container endpoints (the environment and files are still read)
+                resolver = botocore_session.get_component("credential_provider")
+                for network_provider in ("iam-role", "container-role"):
+                    resolver.remove(network_provider)
             session = aioboto3.Session(botocore_session=botocore_session, **self._session_kwargs)
             self._client = await stack.enter_async_context(
                 session.client(

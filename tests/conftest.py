@@ -1,16 +1,17 @@
-"""The Cognito emulator through both of its fronts, shared by the end-to-end test modules.
+"""The Cognito emulator through both of its ways in, built from the shipped pytest fixtures.
 
-``in-process``: respx answers aiobotocore's httpx session (``AioConfig(http_session_cls=
-HttpxSession)``). ``served``: the emulator on a loopback port (``EmulatorServer``), reached with
-aioboto3's default aiohttp transport. A test taking ``front`` (or ``seeded``) runs on both.
-Used by test_sign_in.py, test_user.py and test_readme_examples.py; tests/testing/ has its own
-fronts (fronts.py), which also reach the emulator unsigned and by raw HTTP.
+``in-process``: the app reached through ``httpx.ASGITransport`` (``cognito_client_config``);
+``served``: the same emulator served by uvicorn (``cognito_server``), reached with aioboto3's
+default aiohttp transport. A test taking ``front`` (or ``seeded``) runs on both. Seeding uses
+the shipped ``cognito_client``/``cognito_seeder`` in both cases: it is the same emulator.
+Used by test_sign_in.py, test_user.py, test_readme_examples.py and others; tests/testing/
+has its own (fronts.py), which also reach the emulator unsigned and by raw HTTP.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,8 @@ import pytest
 from aiobotocore.config import AioConfig
 
 import cognito_mfa as cm
-from cognito_mfa.testing.mock import EMULATOR_ENDPOINT, httpx_client_config, mount
+from cognito_mfa.testing import EMULATOR_ENDPOINT, httpx_client_config
+from cognito_mfa.testing.app import emulator_lock
 from cognito_mfa.testing.seed import SeededPool, Seeder
 from cognito_mfa.testing.server import EmulatorServer
 from cognito_mfa.testing.service import Emulator
@@ -31,9 +33,9 @@ from cognito_mfa.testing.service import Emulator
 class Front:
     """One way of reaching the emulator: its endpoint, and a seeding client talking to it.
 
-    ``lock`` serialises the test's direct emulator calls with the served front's request
-    threads (a no-op in-process). ``botocore_config`` is what a ``UserPool`` on this front needs;
-    ``seeding_config`` is the seeding client's (no retries).
+    ``lock`` serialises the test's direct emulator calls with the served front's thread
+    (the emulator's own lock, shared by both ways in). ``botocore_config`` is what a
+    ``UserPool`` on this front needs; ``seeding_config`` is the seeding client's (no retries).
     """
 
     name: str
@@ -83,11 +85,54 @@ class Front:
         return cm.UserPool(seeded.pool_id, seeded.client_id, **options)
 
 
-def _seeding_client(endpoint_url: str, config: AioConfig) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("cognito-idp", endpoint_url=endpoint_url, config=config)
+@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
+async def front(
+    request: pytest.FixtureRequest,
+    cognito_emulator: Emulator,
+    cognito_client: Any,
+    cognito_client_config: AioConfig,
+) -> AsyncIterator[Front]:
+    emulator = cognito_emulator
+    if request.param == "in-process":
+        lock: AbstractContextManager[Any] = emulator_lock(emulator)
+        seeder = Seeder(cognito_client, clock=_locked_now(emulator, lock))
+        yield Front(
+            "in-process",
+            emulator,
+            EMULATOR_ENDPOINT,
+            cognito_client_config,
+            httpx_client_config(emulator, retries={"total_max_attempts": 1}),
+            lock,
+            cognito_client,
+            seeder,
+        )
+    else:
+        server: EmulatorServer = request.getfixturevalue("cognito_server")
+        config = AioConfig(retries={"total_max_attempts": 1})
+        session = aioboto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        async with session.client("cognito-idp", endpoint_url=server.url, config=config) as client:
+            seeder = Seeder(client, clock=_locked_now(emulator, server.lock))
+            yield Front("served", emulator, server.url, None, config, server.lock, client, seeder)
+
+
+@dataclass(frozen=True)
+class Way:
+    """How a ``UserPool`` reaches the shipped ``cognito_emulator``: its endpoint and config."""
+
+    name: str
+    endpoint_url: str
+    botocore_config: AioConfig | None
+
+
+@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
+def way(request: pytest.FixtureRequest, cognito_client_config: AioConfig) -> Way:
+    """``cognito_emulator`` in-process, or the same emulator served (``cognito_server``)."""
+    if request.param == "in-process":
+        return Way("in-process", EMULATOR_ENDPOINT, cognito_client_config)
+    server: EmulatorServer = request.getfixturevalue("cognito_server")
+    return Way("served", server.url, None)
 
 
 def _locked_now(emulator: Emulator, lock: AbstractContextManager[Any]) -> Callable[[], float]:
@@ -96,44 +141,6 @@ def _locked_now(emulator: Emulator, lock: AbstractContextManager[Any]) -> Callab
             return emulator.now()
 
     return now
-
-
-@pytest.fixture
-def respx_pass_through() -> bool:
-    """Whether the in-process front lets a request that is not Cognito's reach the network.
-
-    False: such a request fails the test. A module overrides this fixture to change it.
-    """
-    return False
-
-
-@pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
-async def front(request: pytest.FixtureRequest, respx_pass_through: bool) -> AsyncIterator[Front]:
-    emulator = Emulator()
-    if request.param == "in-process":
-        lock: AbstractContextManager[Any] = nullcontext()
-        with mount(emulator, pass_through=respx_pass_through):
-            config = httpx_client_config(retries={"max_attempts": 1})
-            async with _seeding_client(EMULATOR_ENDPOINT, config) as client:
-                seeder = Seeder(client, clock=_locked_now(emulator, lock))
-                yield Front(
-                    "in-process",
-                    emulator,
-                    EMULATOR_ENDPOINT,
-                    httpx_client_config(),
-                    config,
-                    lock,
-                    client,
-                    seeder,
-                )
-    else:
-        with EmulatorServer(emulator) as server:
-            config = AioConfig(retries={"max_attempts": 1})
-            async with _seeding_client(server.url, config) as client:
-                seeder = Seeder(client, clock=_locked_now(emulator, server.lock))
-                yield Front(
-                    "served", emulator, server.url, None, config, server.lock, client, seeder
-                )
 
 
 @pytest.fixture

@@ -83,3 +83,42 @@ def test_quick_run_writes_every_benchmark(tmp_path: Path, monkeypatch: pytest.Mo
                 assert math.isfinite(row["ratio"]) and row["ratio"] > 0, (name, row)
         assert f"| {name} |" in completed.stdout
     assert "| benchmark | case | value |" in completed.stdout
+
+
+def test_the_fronts_benchmark_runs_at_its_smallest(tmp_path: Path) -> None:
+    """benchmarks/fronts.py end to end: both fronts served, moto in-process (no timing)."""
+    assert importlib.util.find_spec("moto") is not None, "install the bench extra"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.fronts",
+            "--burst",
+            "5",
+            "--clients",
+            "2",
+            "--procs",
+            "1",
+            "--seconds",
+            "0.5",
+            "--rounds",
+            "1",
+            "--signins",
+            "2",
+            "--warmup",
+            "0",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    data = json.loads((tmp_path / "fronts.json").read_text(encoding="utf-8"))
+    assert data["burst"]["new"]["answered"] == 5
+    assert data["throughput"]["new"]["failed"] == 0
+    assert data["throughput"]["new"]["per_second"] > 0
+    assert data["in_process"]["ratio"] > 0
+    assert "| (c) SRP sign-in wall time" in completed.stdout

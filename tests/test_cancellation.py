@@ -23,13 +23,11 @@ import asyncio
 import gc
 import os
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import anyio
 import pytest
 from aiobotocore.config import AioConfig
@@ -42,9 +40,8 @@ from cognito_mfa.testing import (
     SeededPool,
     SeededUser,
     Seeder,
-    httpx_client_config,
-    mount,
 )
+from cognito_mfa.testing.app import emulator_lock
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
 
@@ -110,37 +107,31 @@ class Env:
             self.emulator.inject_fault(operation, error=None, delay=seconds)
 
 
-def _admin_client(endpoint: str, config: AioConfig) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    return session.client("cognito-idp", endpoint_url=endpoint, config=config)
-
-
-async def _seed(client: Any, emulator: Emulator) -> tuple[Seeder, SeededPool, SeededUser]:
-    seeder = Seeder(client, clock=emulator.now)
-    seeded = await seeder.create_pool_and_client()
-    user = await seeder.create_user(seeded, "alice", PASSWORD, phone=PHONE, mfa=["SMS"])
-    return seeder, seeded, user
+@pytest.fixture
+def cognito_emulator() -> SignalingEmulator:
+    """The shipped fixtures (client, seeder, server) run on this emulator."""
+    return SignalingEmulator()
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    emulator = SignalingEmulator()
-    with mount(emulator, pass_through=False):
-        async with _admin_client(
-            EMULATOR_ENDPOINT, httpx_client_config(retries={"max_attempts": 1})
-        ) as client:
-            seeder, seeded, user = await _seed(client, emulator)
-            yield Env(
-                emulator,
-                seeder,
-                seeded,
-                user,
-                EMULATOR_ENDPOINT,
-                httpx_client_config(),
-                threading.RLock(),
-            )
+async def env(
+    cognito_emulator: SignalingEmulator,
+    cognito_seeder: Seeder,
+    cognito_pool: SeededPool,
+    cognito_client_config: AioConfig,
+) -> Env:
+    user = await cognito_seeder.create_user(
+        cognito_pool, "alice", PASSWORD, phone=PHONE, mfa=["SMS"]
+    )
+    return Env(
+        cognito_emulator,
+        cognito_seeder,
+        cognito_pool,
+        user,
+        EMULATOR_ENDPOINT,
+        cognito_client_config,
+        emulator_lock(cognito_emulator),
+    )
 
 
 def _connections_to(port: int) -> int:
@@ -364,16 +355,18 @@ async def test_cancelled_after_any_number_of_loop_turns(env: Env) -> None:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[Env, EmulatorServer]]:
-    emulator = SignalingEmulator()
-    server = EmulatorServer(emulator)
-    server.start()
-    try:
-        async with _admin_client(server.url, AioConfig(retries={"max_attempts": 1})) as client:
-            seeder, seeded, user = await _seed(client, emulator)
-            yield Env(emulator, seeder, seeded, user, server.url, None, server.lock), server
-    finally:
-        server.stop()
+async def served(env: Env, cognito_server: EmulatorServer) -> tuple[Env, EmulatorServer]:
+    """The same emulator and pool, reached over a loopback socket (uvicorn)."""
+    served_env = Env(
+        env.emulator,
+        env.seeder,
+        env.seeded,
+        env.user,
+        cognito_server.url,
+        None,
+        cognito_server.lock,
+    )
+    return served_env, cognito_server
 
 
 @pytest.mark.parametrize("step", STEPS)

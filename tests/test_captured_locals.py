@@ -40,7 +40,6 @@ from cognito_mfa.testing import (
     SeededPool,
     Seeder,
     httpx_client_config,
-    mount,
 )
 
 PASSWORD = "Correct-Horse-9"
@@ -88,12 +87,16 @@ class FailAt(Emulator):
         super().__init__(**kwargs)
         self.count = 0
         self.fail_at: int | None = None
+        #: every request body and answer body, in order (what went over the wire)
+        self.wire: list[tuple[bytes, bytes]] = []
 
     def handle(self, target: str | None, body: bytes, *, signed: bool) -> Any:
         self.count += 1
         if self.count == self.fail_at and target:
             self.inject_fault(target.split(".", 1)[1])
-        return super().handle(target, body, signed=signed)
+        answer = super().handle(target, body, signed=signed)
+        self.wire.append((body, answer.body))
+        return answer
 
 
 class Run:
@@ -297,62 +300,59 @@ async def _run(name: str, *, client_secret: bool, fail_at: int | None) -> Outcom
         exponents.append(os.urandom(count))
         return exponents[-1]
 
-    with mount(emulator, pass_through=False) as router:
-        session = aioboto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    config = httpx_client_config(emulator, retries={"max_attempts": 1})
+    async with session.client(
+        "cognito-idp", endpoint_url=EMULATOR_ENDPOINT, config=config
+    ) as client:
+        seeder = Seeder(client, clock=emulator.now)
+        seeded = await seeder.create_pool_and_client(generate_secret=client_secret, **pool_options)
+        users = await _users(seeder, seeded, pool_options, devices=devices)
+        if devices:
+            await client.update_user_pool(
+                UserPoolId=seeded.pool_id,
+                MfaConfiguration="OPTIONAL",
+                DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
+            )
+        emulator.advance(60)  # past the seeder's enrolment step: the current code is fresh
+        pool = cm.UserPool(
+            seeded.pool_id,
+            seeded.client_id,
+            seeded.client_secret,
+            endpoint_url=EMULATOR_ENDPOINT,
+            botocore_config=httpx_client_config(emulator),
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
+            random_bytes=random_bytes,
+            retry_policy=cm.RetryPolicy(max_attempts=1),  # every injected fault surfaces
         )
-        config = httpx_client_config(retries={"max_attempts": 1})
-        async with session.client(
-            "cognito-idp", endpoint_url=EMULATOR_ENDPOINT, config=config
-        ) as client:
-            seeder = Seeder(client, clock=emulator.now)
-            seeded = await seeder.create_pool_and_client(
-                generate_secret=client_secret, **pool_options
-            )
-            users = await _users(seeder, seeded, pool_options, devices=devices)
-            if devices:
-                await client.update_user_pool(
-                    UserPoolId=seeded.pool_id,
-                    MfaConfiguration="OPTIONAL",
-                    DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
-                )
-            emulator.advance(60)  # past the seeder's enrolment step: the current code is fresh
-            pool = cm.UserPool(
-                seeded.pool_id,
-                seeded.client_id,
-                seeded.client_secret,
-                endpoint_url=EMULATOR_ENDPOINT,
-                botocore_config=httpx_client_config(),
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
-                random_bytes=random_bytes,
-                retry_policy=cm.RetryPolicy(max_attempts=1),  # every injected fault surfaces
-            )
-            seeding = len(router.calls)
-            emulator.count, emulator.fail_at = 0, fail_at
-            async with pool:
-                run = Run(pool, emulator, users)
-                failure = await _catch(flow(run))
-            errors = [*run.errors, *([failure] if failure is not None else [])]
-            found = [("client secret", seeded.client_secret or "")]
-            found += [("TOTP secret", s) for s in run.totp_secrets]
-            found += [("TOTP secret", u.totp_secret) for u in users.values() if u.totp_secret]
-            for call in list(router.calls)[seeding:]:
-                for raw in (call.request.content, call.response.content):
-                    if raw:
-                        found.extend(_wire_secrets(json.loads(raw)))
-            found += [("device password", p) for p in run.device_passwords]
-            found += [("wrong device password", WRONG_DEVICE_PASSWORD)]
-            found += [(f"{m.medium} code", m.code) for m in emulator.messages]
-            for raw in exponents:
-                if len(raw) != srp.SECRET_EXPONENT_BITS // 8:
-                    continue  # a device password's or salt's bytes (the password is listed)
-                a = srp.secret_exponent(raw)
-                found += [("SRP exponent (hex)", format(a, "x")), ("SRP exponent", str(a))]
-            found += [("password", PASSWORD), ("wrong password", WRONG_PASSWORD)]
-            found += [("new password", NEW_PASSWORD), ("temporary password", TEMPORARY_PASSWORD)]
-            return Outcome(errors, found, emulator.count)
+        seeding = len(emulator.wire)
+        emulator.count, emulator.fail_at = 0, fail_at
+        async with pool:
+            run = Run(pool, emulator, users)
+            failure = await _catch(flow(run))
+        errors = [*run.errors, *([failure] if failure is not None else [])]
+        found = [("client secret", seeded.client_secret or "")]
+        found += [("TOTP secret", s) for s in run.totp_secrets]
+        found += [("TOTP secret", u.totp_secret) for u in users.values() if u.totp_secret]
+        for exchange in emulator.wire[seeding:]:
+            for raw in exchange:
+                if raw:
+                    found.extend(_wire_secrets(json.loads(raw)))
+        found += [("device password", p) for p in run.device_passwords]
+        found += [("wrong device password", WRONG_DEVICE_PASSWORD)]
+        found += [(f"{m.medium} code", m.code) for m in emulator.messages]
+        for raw in exponents:
+            if len(raw) != srp.SECRET_EXPONENT_BITS // 8:
+                continue  # a device password's or salt's bytes (the password is listed)
+            a = srp.secret_exponent(raw)
+            found += [("SRP exponent (hex)", format(a, "x")), ("SRP exponent", str(a))]
+        found += [("password", PASSWORD), ("wrong password", WRONG_PASSWORD)]
+        found += [("new password", NEW_PASSWORD), ("temporary password", TEMPORARY_PASSWORD)]
+        return Outcome(errors, found, emulator.count)
 
 
 async def _users(

@@ -24,25 +24,24 @@ accident. What each case gives, and why:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
 import pyotp
 import pytest
 
 import cognito_mfa as cm
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     SeededPool,
     SeededUser,
     Seeder,
-    httpx_client_config,
-    mount,
 )
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -55,6 +54,7 @@ class Env:
     emulator: Emulator
     seeder: Seeder
     seeded: SeededPool
+    way: Way  # in-process or served: every test here runs both ways
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.emulator.now(), UTC)
@@ -63,8 +63,8 @@ class Env:
         return cm.UserPool(
             self.seeded.pool_id,
             self.seeded.client_id,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
+            endpoint_url=self.way.endpoint_url,
+            botocore_config=self.way.botocore_config,
             clock=clock or self.now,
         )
 
@@ -76,31 +76,31 @@ class Env:
         return self.emulator.last_code(user.username, "SMS")
 
 
-def _env_fixture(**emulator_options: Any) -> Any:
-    async def fixture() -> AsyncIterator[Env]:
-        emulator = Emulator(clock=lambda: START, **emulator_options)
-        with mount(emulator, pass_through=False):
-            session = aioboto3.Session(
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            )
-            async with session.client(
-                "cognito-idp",
-                endpoint_url=EMULATOR_ENDPOINT,
-                config=httpx_client_config(retries={"max_attempts": 1}),
-            ) as client:
-                seeder = Seeder(client, clock=emulator.now)
-                seeded = await seeder.create_pool_and_client()
-                yield Env(emulator, seeder, seeded)
-
-    return pytest.fixture(fixture)
+@pytest.fixture
+def cognito_emulator_kwargs() -> dict[str, Any]:
+    """The shipped fixtures' emulator runs on a fixed clock (tests may parametrize more)."""
+    return {"clock": lambda: START}
 
 
-env = _env_fixture()
-reusing_env = _env_fixture(totp_reuse=True)
-strict_verifier_env = _env_fixture(password_verifier_timeout=5.0)
-unchecked_clock_env = _env_fixture(timestamp_tolerance=None)
+@pytest.fixture
+async def env(
+    cognito_emulator: Emulator, cognito_seeder: Seeder, cognito_pool: SeededPool, way: Way
+) -> Env:
+    return Env(cognito_emulator, cognito_seeder, cognito_pool, way)
+
+
+reusing_env = env
+strict_verifier_env = env
+unchecked_clock_env = env
+REUSE = pytest.mark.parametrize(
+    "cognito_emulator_kwargs", [{"clock": lambda: START, "totp_reuse": True}]
+)
+STRICT_VERIFIER = pytest.mark.parametrize(
+    "cognito_emulator_kwargs", [{"clock": lambda: START, "password_verifier_timeout": 5.0}]
+)
+UNCHECKED_CLOCK = pytest.mark.parametrize(
+    "cognito_emulator_kwargs", [{"clock": lambda: START, "timestamp_tolerance": None}]
+)
 
 
 async def _sms_sign_in(env: Env, pool: cm.UserPool, user: SeededUser) -> cm.AuthFlow:
@@ -249,6 +249,7 @@ async def test_a_code_is_accepted_once_within_its_window(env: Env) -> None:
         assert (await _totp_sign_in(pool, user, env.totp(user, 30))).done
 
 
+@REUSE
 async def test_reuse_is_accepted_when_the_emulator_allows_it(reusing_env: Env) -> None:
     env = reusing_env
     user = await env.seeder.create_user(env.seeded, "tia", PASSWORD, preferred="TOTP")
@@ -286,6 +287,7 @@ async def test_a_client_clock_far_off_is_refused(env: Env, skew_minutes: int) ->
             await anext(aiter(pool.sign_in(user.username, PASSWORD)))
 
 
+@UNCHECKED_CLOCK
 async def test_timestamp_day_is_not_zero_padded(unchecked_clock_env: Env) -> None:
     # Cognito refuses "Wed Jan 02 ..."; the emulator parses strictly (its clock comparison is
     # off here: the client's clock is years away)
@@ -295,6 +297,7 @@ async def test_timestamp_day_is_not_zero_padded(unchecked_clock_env: Env) -> Non
         assert (await _sms_sign_in(env, pool, user)).done
 
 
+@STRICT_VERIFIER
 async def test_too_slow_between_the_srp_steps(strict_verifier_env: Env) -> None:
     env = strict_verifier_env
     user = await env.seeder.create_user(env.seeded, "sam", PASSWORD, phone=PHONE, mfa=["SMS"])

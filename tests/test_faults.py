@@ -17,27 +17,25 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioboto3
 import pytest
 from aiobotocore.config import AioConfig
 
 import cognito_mfa as cm
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     EmulatorServer,
     SeededPool,
     SeededUser,
     Seeder,
-    httpx_client_config,
-    mount,
 )
 from cognito_mfa.transport import IDEMPOTENT_OPERATIONS
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -100,25 +98,20 @@ class Env:
         return self.emulator.last_code(username, "SMS")
 
 
-def _admin_client(endpoint: str, *, in_process: bool) -> Any:
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    # (AioConfig.merge drops http_session_cls, so the in-process config is built whole)
-    no_retries = {"retries": {"max_attempts": 1}}
-    config = httpx_client_config(**no_retries) if in_process else AioConfig(**no_retries)
-    return session.client("cognito-idp", endpoint_url=endpoint, config=config)
+@pytest.fixture
+def cognito_emulator() -> CountingEmulator:
+    """The shipped fixtures (client, seeder, pool, server) run on this emulator."""
+    return CountingEmulator()
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    emulator = CountingEmulator()
-    config = httpx_client_config()
-    with mount(emulator):
-        async with _admin_client(EMULATOR_ENDPOINT, in_process=True) as client:
-            seeder = Seeder(client, clock=emulator.now)
-            seeded = await seeder.create_pool_and_client()
-            yield Env(emulator, seeder, seeded, EMULATOR_ENDPOINT, config)
+def env(
+    cognito_emulator: CountingEmulator, cognito_seeder: Seeder, cognito_pool: SeededPool, way: Way
+) -> Env:
+    """In-process or served (every test taking it runs both ways)."""
+    return Env(
+        cognito_emulator, cognito_seeder, cognito_pool, way.endpoint_url, way.botocore_config
+    )
 
 
 # --- the documented policy, as data --------------------------------------------------------
@@ -409,13 +402,15 @@ async def test_connection_reset_is_connection_failed() -> None:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[Env, EmulatorServer]]:
-    emulator = CountingEmulator()
-    with EmulatorServer(emulator) as server:
-        async with _admin_client(server.url, in_process=False) as client:
-            seeder = Seeder(client, clock=emulator.now)
-            seeded = await seeder.create_pool_and_client()
-            yield Env(emulator, seeder, seeded, server.url, None), server
+def served(
+    cognito_emulator: CountingEmulator,
+    cognito_seeder: Seeder,
+    cognito_pool: SeededPool,
+    cognito_server: EmulatorServer,
+) -> tuple[Env, EmulatorServer]:
+    """The emulator and pool over a loopback socket (uvicorn) only: socket-level faults."""
+    env = Env(cognito_emulator, cognito_seeder, cognito_pool, cognito_server.url, None)
+    return env, cognito_server
 
 
 READ_TIMEOUT = AioConfig(read_timeout=0.3, connect_timeout=2)

@@ -22,14 +22,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import anyio
 import pytest
-from aiobotocore.config import AioConfig
 
 from cognito_mfa import cli
 from cognito_mfa.cli import CliError, write_private_file
-from cognito_mfa.testing import Emulator, EmulatorServer, SeededPool, SeededUser, Seeder
+from cognito_mfa.testing import (
+    EmulatorServer,
+    SeededPool,
+    SeededUser,
+    Seeder,
+    emulator_client,
+)
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -185,27 +189,20 @@ class LazyInput(io.StringIO):
 
 
 @pytest.fixture
-def served_user() -> Iterator[tuple[EmulatorServer, SeededPool, SeededUser]]:
-    with EmulatorServer(Emulator()) as server:
+def served_user(
+    cognito_server: EmulatorServer,
+) -> tuple[EmulatorServer, SeededPool, SeededUser]:
+    """The shipped ``cognito_server``, seeded in-process (the same emulator) with one user."""
 
-        async def seed() -> tuple[SeededPool, SeededUser]:
-            session = aioboto3.Session(
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            )
-            async with session.client(
-                "cognito-idp",
-                endpoint_url=server.url,
-                config=AioConfig(retries={"max_attempts": 1}),
-            ) as client:
-                seeder = Seeder(client, clock=server.emulator.now)
-                seeded = await seeder.create_pool_and_client()
-                user = await seeder.create_user(seeded, "alice", PASSWORD, phone=PHONE, mfa=["SMS"])
-                return seeded, user
+    async def seed() -> tuple[SeededPool, SeededUser]:
+        async with emulator_client(cognito_server.emulator) as client:
+            seeder = Seeder(client, clock=cognito_server.emulator.now)
+            seeded = await seeder.create_pool_and_client()
+            user = await seeder.create_user(seeded, "alice", PASSWORD, phone=PHONE, mfa=["SMS"])
+            return seeded, user
 
-        seeded, user = anyio.run(seed)
-        yield server, seeded, user
+    seeded, user = anyio.run(seed)
+    return cognito_server, seeded, user
 
 
 def _run_cli(

@@ -30,10 +30,11 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import aioboto3
 import httpx
 import pytest
 import respx
+from aiobotocore.config import AioConfig
+from aiobotocore.httpxsession import HttpxSession
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
@@ -45,9 +46,9 @@ from cognito_mfa.testing import (
     Emulator,
     SeededPool,
     Seeder,
+    emulator_client,
     httpx_client_config,
 )
-from cognito_mfa.testing.mock import emulator_router
 
 PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
@@ -122,12 +123,14 @@ def _refused_as_malformed(error: cm.ServiceError) -> bool:
 class Loop:
     """One event loop for all of a test's examples; ``router`` answers only while it runs."""
 
-    def __init__(self, router: respx.MockRouter) -> None:
+    def __init__(self, router: respx.MockRouter | None = None) -> None:
         self.runner = asyncio.Runner()
         self.router = router
         self.stack = AsyncExitStack()
 
     def run(self, awaitable: Coroutine[Any, Any, T]) -> T:
+        if self.router is None:
+            return self.runner.run(awaitable)
         # started per run, so the module's other loops (and their routers) never overlap
         self.router.start()
         try:
@@ -157,20 +160,11 @@ class Harness(Loop):
 
     def __init__(self) -> None:
         self.emulator = CountingEmulator()
-        super().__init__(emulator_router(self.emulator, pass_through=False))
+        super().__init__()  # in-process: the emulator's own transport, nothing to patch
         self.run(self._setup())
 
     async def _setup(self) -> None:
-        session = aioboto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
-        client = await self.stack.enter_async_context(
-            session.client(
-                "cognito-idp",
-                endpoint_url=EMULATOR_ENDPOINT,
-                config=httpx_client_config(retries={"max_attempts": 1}),
-            )
-        )
+        client = await self.stack.enter_async_context(emulator_client(self.emulator))
         self.seeder = Seeder(client, clock=self.emulator.now)
         self.seeded = await self.seeder.create_pool_and_client()
         await self.seeder.create_user(
@@ -184,7 +178,7 @@ class Harness(Loop):
             seeded.client_id,
             seeded.client_secret,
             endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
+            botocore_config=httpx_client_config(self.emulator),
             retry_policy=cm.RetryPolicy(max_attempts=1),
             clock=lambda: datetime.fromtimestamp(self.emulator.now(), UTC),
             **kwargs,
@@ -805,8 +799,9 @@ class Crafted(Loop):
         self.pool = cm.UserPool(
             "us-east-1_Fuzz",
             "client",
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
+            # respx (assert_all_mocked) answers everything: nothing leaves the process
+            endpoint_url="https://cognito-idp.us-east-1.amazonaws.com",
+            botocore_config=AioConfig(http_session_cls=HttpxSession),
             retry_policy=cm.RetryPolicy(max_attempts=1),
         )
         self.run(self.stack.enter_async_context(self.pool))

@@ -23,17 +23,19 @@ import anyio
 import httpx
 import pytest
 import respx
+from aiobotocore.config import AioConfig
+from aiobotocore.httpxsession import HttpxSession
 from pydantic import SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa import protocol
 from cognito_mfa.flow import FlowState
 from cognito_mfa.models import decode_jwt_claims_unverified
-from cognito_mfa.testing import EMULATOR_ENDPOINT, httpx_client_config
 
 SESSION = "AYAB" + "x" * 60
 POOL_ID = "us-east-1_Hostile"
 CLIENT_ID = "client"
+SCRIPTED_ENDPOINT = "https://cognito-idp.us-east-1.amazonaws.com"
 DEEP_LISTS = "[" * 50000
 LONG_NUMBER = "-" * 100000 + "1"
 DEEP_OBJECTS = '{"a":' * 50000
@@ -82,8 +84,9 @@ class Cognito:
             POOL_ID,
             CLIENT_ID,
             client_secret,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
+            # respx answers every request (assert_all_mocked): nothing reaches this host
+            endpoint_url=SCRIPTED_ENDPOINT,
+            botocore_config=AioConfig(http_session_cls=HttpxSession),
             retry_policy=kwargs.pop("retry_policy", cm.RetryPolicy(max_attempts=1)),
             **kwargs,
         )

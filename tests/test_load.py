@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aioboto3
 import anyio
 import anyio.lowlevel
 import pyotp
@@ -31,8 +30,8 @@ from cognito_mfa.testing import (
     Emulator,
     SeededUser,
     Seeder,
+    emulator_client,
     httpx_client_config,
-    mount,
 )
 
 USERS = 100
@@ -60,54 +59,46 @@ class LoadReport:
 async def run_load(users: int, *, trace_memory: bool = True) -> tuple[LoadReport, list[SeededUser]]:
     """Seed ``users`` TOTP users, then sign them all in at once through one pool."""
     emulator = Emulator(clock=lambda: START)
-    with mount(emulator, pass_through=False):
-        session = aioboto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
-        async with session.client(
-            "cognito-idp",
-            endpoint_url=EMULATOR_ENDPOINT,
-            config=httpx_client_config(retries={"max_attempts": 1}),
-        ) as client:
-            seeder = Seeder(client, clock=emulator.now)
-            seeded = await seeder.create_pool_and_client()
-            people = [
-                await seeder.create_user(seeded, f"user{i:04d}", PASSWORD, preferred="TOTP")
-                for i in range(users)
-            ]
-        sessions: dict[str, cm.CognitoUserSession] = {}
-        pool = cm.UserPool(
-            seeded.pool_id,
-            seeded.client_id,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(),
-            clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
-        )
-        async with pool:
+    async with emulator_client(emulator) as client:
+        seeder = Seeder(client, clock=emulator.now)
+        seeded = await seeder.create_pool_and_client()
+        people = [
+            await seeder.create_user(seeded, f"user{i:04d}", PASSWORD, preferred="TOTP")
+            for i in range(users)
+        ]
+    sessions: dict[str, cm.CognitoUserSession] = {}
+    pool = cm.UserPool(
+        seeded.pool_id,
+        seeded.client_id,
+        endpoint_url=EMULATOR_ENDPOINT,
+        botocore_config=httpx_client_config(emulator),
+        clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),
+    )
+    async with pool:
 
-            async def one(user: SeededUser) -> None:
-                assert user.totp_secret is not None
-                flow = pool.sign_in(user.username, PASSWORD)
-                async for challenge in flow:
-                    assert isinstance(challenge, cm.SoftwareTokenMfaChallenge)
-                    assert challenge.username == user.username
-                    await anyio.lowlevel.checkpoint()  # let the other sign-ins interleave here too
-                    await challenge.answer(pyotp.TOTP(user.totp_secret).at(int(START)))
-                sessions[user.username] = flow.session
+        async def one(user: SeededUser) -> None:
+            assert user.totp_secret is not None
+            flow = pool.sign_in(user.username, PASSWORD)
+            async for challenge in flow:
+                assert isinstance(challenge, cm.SoftwareTokenMfaChallenge)
+                assert challenge.username == user.username
+                await anyio.lowlevel.checkpoint()  # let the other sign-ins interleave here too
+                await challenge.answer(pyotp.TOTP(user.totp_secret).at(int(START)))
+            sessions[user.username] = flow.session
 
-            if trace_memory:
-                tracemalloc.start()
-                tracemalloc.reset_peak()
-                baseline = tracemalloc.get_traced_memory()[0]
-            started = time.perf_counter()
-            async with anyio.create_task_group() as tg:
-                for user in people:
-                    tg.start_soon(one, user)
-            seconds = time.perf_counter() - started
-            peak = 0
-            if trace_memory:
-                peak = tracemalloc.get_traced_memory()[1] - baseline
-                tracemalloc.stop()
+        if trace_memory:
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            baseline = tracemalloc.get_traced_memory()[0]
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for user in people:
+                tg.start_soon(one, user)
+        seconds = time.perf_counter() - started
+        peak = 0
+        if trace_memory:
+            peak = tracemalloc.get_traced_memory()[1] - baseline
+            tracemalloc.stop()
     return LoadReport(users, seconds, peak, sessions), people
 
 

@@ -21,28 +21,27 @@ import os
 import re
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aioboto3
 import pyotp
 import pytest
-import respx
 from pydantic import BaseModel, SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa import srp
 from cognito_mfa.testing import (
-    EMULATOR_ENDPOINT,
     Emulator,
     SeededPool,
     Seeder,
-    httpx_client_config,
-    mount,
+    WireResponse,
 )
+
+if TYPE_CHECKING:
+    from conftest import Way  # the shared fixtures' type (tests/conftest.py)
 
 pytest_plugins = ("pytester",)
 
@@ -123,14 +122,27 @@ class _ListHandler(logging.Handler):
         self.lines.append(self.format(record))
 
 
+class RecordingEmulator(Emulator):
+    """Keeps every request and response body it handled: the secrets that crossed the wire."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wire: list[tuple[bytes, bytes]] = []
+
+    def handle(self, target: str | None, body: bytes, *, signed: bool) -> WireResponse:
+        response = super().handle(target, body, signed=signed)
+        self.wire.append((body, response.body))
+        return response
+
+
 @dataclass
 class Exposure:
     """Collects what the flows produced and the secrets they used, then looks for leaks."""
 
-    emulator: Emulator
-    router: respx.MockRouter
+    emulator: RecordingEmulator
     caplog: pytest.LogCaptureFixture
     handler: _ListHandler
+    way: Way  # in-process or served: the flows run both ways
     objects: list[object] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
     exponents: list[bytes] = field(default_factory=list)
@@ -161,8 +173,8 @@ class Exposure:
     def secrets(self) -> list[tuple[str, str]]:
         """(label, value) for every secret seen on the wire or handed out."""
         found: list[tuple[str, str]] = []
-        for call in self.router.calls:
-            for raw in (call.request.content, call.response.content):
+        for exchange in self.emulator.wire:
+            for raw in exchange:
                 if raw:
                     found.extend(_wire_secrets(json.loads(raw)))
         found.extend((f"{m.medium} code", m.code) for m in self.emulator.messages)
@@ -200,30 +212,24 @@ class Exposure:
 
 
 @pytest.fixture
-async def exposure(
+def cognito_emulator() -> RecordingEmulator:
+    """The shipped fixtures (client, seeder) run on this emulator."""
+    return RecordingEmulator(clock=lambda: START)
+
+
+@pytest.fixture
+def exposure(
     caplog: pytest.LogCaptureFixture,
-) -> AsyncIterator[tuple[Exposure, Seeder]]:
+    cognito_emulator: RecordingEmulator,
+    cognito_seeder: Seeder,
+    way: Way,
+) -> Iterator[tuple[Exposure, Seeder]]:
     caplog.set_level(logging.DEBUG, logger="cognito_mfa")
     handler = _ListHandler()
     root = logging.getLogger()
     root.addHandler(handler)
-    emulator = Emulator(clock=lambda: START)
     try:
-        with mount(emulator, pass_through=False) as router:
-            session = aioboto3.Session(
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            )
-            async with session.client(
-                "cognito-idp",
-                endpoint_url=EMULATOR_ENDPOINT,
-                config=httpx_client_config(retries={"max_attempts": 1}),
-            ) as client:
-                yield (
-                    Exposure(emulator, router, caplog, handler),
-                    Seeder(client, clock=emulator.now),
-                )
+        yield Exposure(cognito_emulator, caplog, handler, way), cognito_seeder
     finally:
         root.removeHandler(handler)
 
@@ -234,8 +240,8 @@ def _pool(exposure: Exposure, seeded: SeededPool, **kwargs: Any) -> cm.UserPool:
         seeded.pool_id,
         seeded.client_id,
         seeded.client_secret,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=httpx_client_config(),
+        endpoint_url=exposure.way.endpoint_url,
+        botocore_config=exposure.way.botocore_config,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         clock=lambda: datetime.fromtimestamp(emulator.now(), UTC),

@@ -25,12 +25,6 @@ PASSWORD = "Correct-Horse-9"
 PHONE = "+15555550100"
 
 
-@pytest.fixture
-def respx_pass_through() -> bool:
-    """These tests let the in-process front pass a request that is not Cognito's through."""
-    return True
-
-
 async def _sms_user(front: Front, seeded: SeededPool, name: str = "alice") -> SeededUser:
     return await front.seeder.create_user(seeded, name, PASSWORD, phone=PHONE, mfa=["SMS"])
 

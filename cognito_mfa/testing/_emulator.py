@@ -23,6 +23,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 import pyotp
@@ -79,6 +80,8 @@ READ_ONLY_OPERATIONS: Final = frozenset(
 
 class Journal(Protocol):
     """Where an emulator sends the records a call changed (see :mod:`._state_file`)."""
+
+    path: Path
 
     def record(self, changes: list[tuple[Key, dict[str, Any] | None]]) -> None: ...
 
@@ -320,6 +323,16 @@ class Emulator:
         """
         self._journal = journal
         self._written = {key: _json(plain) for key, plain in self.plain_records()}
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The state file this emulator keeps (see :func:`load_emulator`), or None."""
+        return None if self._journal is None else self._journal.path
+
+    def compact(self) -> None:
+        """Rewrite the state file as a snapshot of the live records now (no-op without one)."""
+        if self._journal is not None:
+            self._compact(self._journal)
 
     def close(self) -> None:
         """Flush and close the journal, if any (the emulator keeps working, unpersisted)."""

@@ -45,7 +45,7 @@ from ._emulator import Emulator
 from ._records import StateError
 from ._state import Key
 
-__all__ = ["StateFileError", "load_emulator", "write_state_atomically"]
+__all__ = ["StateFileError", "keep_state_in", "load_emulator", "write_state_atomically"]
 
 FORMAT: Final = "cognito-mfa-emulator-journal"
 VERSION: Final = 2
@@ -201,6 +201,39 @@ def load_emulator(
     emulator.attach(journal)
     emulator.prune()
     return emulator
+
+
+def keep_state_in(
+    emulator: Emulator,
+    path: Path | str,
+    *,
+    fsync: bool = True,
+    compaction_ratio: float = 2.0,
+    compaction_min_bytes: int = 256 * 1024,
+) -> None:
+    """Make a running ``emulator`` keep its state in ``path`` from now on.
+
+    The file is (re)written at once as a snapshot of the emulator's records, then kept up to
+    date as :func:`load_emulator`'s are. An emulator loaded from that same file already keeps
+    it: nothing is done then. Raises ``ValueError`` when the emulator keeps another file.
+    """
+    if not compaction_ratio > 0:
+        raise ValueError("compaction_ratio must be positive")
+    path = Path(path)
+    current = emulator.journal_path
+    if current is not None:
+        if current.resolve() == path.resolve():
+            return
+        raise ValueError(f"the emulator already keeps its state in {current}")
+    _remove_stray_temporaries(path)
+    lines = [_header(emulator.region)] + [
+        _change_line([(key, plain)]) for key, plain in emulator.plain_records()
+    ]
+    size = _write_atomically(path, lines)
+    journal = _Journal(
+        path, fsync=fsync, ratio=compaction_ratio, min_bytes=compaction_min_bytes, size=size
+    )
+    emulator.attach(journal)
 
 
 def _read(path: Path, kwargs: dict[str, Any]) -> tuple[Emulator, int]:

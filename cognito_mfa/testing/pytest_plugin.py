@@ -4,13 +4,15 @@ Installed with cognito-mfa, so any test suite gets them without a ``conftest.py`
 fixture is function-scoped and starts from an empty emulator.
 
 =========================== ======================================================================
-``cognito_emulator``        an :class:`~cognito_mfa.testing.Emulator` mounted in-process with
-                            respx (see :func:`~cognito_mfa.testing.mount`): aioboto3 clients
-                            built with ``config=httpx_client_config()`` and
-                            ``endpoint_url=EMULATOR_ENDPOINT`` talk to it.
+``cognito_emulator``        a fresh :class:`~cognito_mfa.testing.Emulator`, reached in-process:
+                            aioboto3 clients and ``UserPool`` objects built with
+                            ``config``/``botocore_config=httpx_client_config(cognito_emulator)``
+                            and ``endpoint_url=EMULATOR_ENDPOINT`` talk to it (no socket).
 ``cognito_emulator_kwargs`` ``{}``; override it to pass options to ``Emulator(...)``.
-``cognito_client``          (async) an aioboto3 ``cognito-idp`` client on the mounted emulator,
-                            with fake credentials (``testing``) and no retries.
+``cognito_client_config``   ``httpx_client_config(cognito_emulator)``: the ``AioConfig`` to give
+                            a ``UserPool`` (``botocore_config=``) or an aioboto3 client.
+``cognito_client``          (async) an aioboto3 ``cognito-idp`` client on that emulator,
+                            in-process, with fake credentials (``testing``) and no retries.
 ``cognito_seeder``          (async) a :class:`~cognito_mfa.testing.seed.Seeder` on that client,
                             on the emulator's clock.
 ``cognito_pool``            (async) a :class:`~cognito_mfa.testing.seed.SeededPool`: a pool with
@@ -26,9 +28,11 @@ fixture is function-scoped and starts from an empty emulator.
                             ``mfa`` enables factors (``"SMS"``, ``"TOTP"``, ``"EMAIL"``),
                             ``preferred`` marks one preferred.
 ``cognito_outbox``          the list of :class:`~cognito_mfa.testing.SentMessage` (SMS and e-mail
-                            codes) the mounted emulator has sent, live.
-``cognito_server``          an :class:`~cognito_mfa.testing.EmulatorServer` with its own fresh
-                            emulator on a free loopback port (``.url``, ``.emulator``).
+                            codes) the emulator has sent, live.
+``cognito_server``          an :class:`~cognito_mfa.testing.EmulatorServer` serving the *same*
+                            ``cognito_emulator`` under uvicorn on a free loopback port (``.url``,
+                            ``.emulator``, ``.lock``): seed with ``cognito_pool`` and
+                            ``cognito_user_factory``, then call ``.url`` from any client.
 =========================== ======================================================================
 
 Example::
@@ -36,6 +40,12 @@ Example::
     async def test_sign_in(cognito_pool, cognito_user_factory, cognito_outbox):
         user = await cognito_user_factory(phone="+15555550100", mfa=["SMS"])
         ...  # sign in against EMULATOR_ENDPOINT; the SMS code is cognito_outbox[-1].code
+
+    def test_served(cognito_server, cognito_pool, cognito_user_factory):
+        ...  # the pool and users are served at cognito_server.url too
+
+While ``cognito_server`` runs, the emulator is used from its thread too: hold
+``cognito_server.lock`` around direct calls (``advance``, ``inject_fault``) made meanwhile.
 
 The async fixtures use pytest-asyncio when it is installed (any loop scope: they are
 function-scoped); without it they are plain pytest fixtures, for anyio's pytest plugin.
@@ -51,6 +61,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 import pytest
 
 if TYPE_CHECKING:
+    from aiobotocore.config import AioConfig
+
     from .seed import MfaFactor, SeededPool, SeededUser, Seeder
     from .server import EmulatorServer
     from .service import Emulator, SentMessage
@@ -67,6 +79,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 __all__ = [
     "DEFAULT_PASSWORD",
     "cognito_client",
+    "cognito_client_config",
     "cognito_emulator",
     "cognito_emulator_kwargs",
     "cognito_outbox",
@@ -89,31 +102,27 @@ def cognito_emulator_kwargs() -> dict[str, Any]:
 
 
 @pytest.fixture
-def cognito_emulator(cognito_emulator_kwargs: dict[str, Any]) -> Iterator[Emulator]:
-    """A fresh emulator, answering Cognito requests in-process through respx."""
-    from .mock import mount
+def cognito_emulator(cognito_emulator_kwargs: dict[str, Any]) -> Emulator:
+    """A fresh emulator, reached in-process with ``httpx_client_config(cognito_emulator)``."""
     from .service import Emulator
 
-    emulator = Emulator(**cognito_emulator_kwargs)
-    with mount(emulator):
-        yield emulator
+    return Emulator(**cognito_emulator_kwargs)
+
+
+@pytest.fixture
+def cognito_client_config(cognito_emulator: Emulator) -> AioConfig:
+    """The ``AioConfig`` that reaches ``cognito_emulator`` in-process."""
+    from .inprocess import httpx_client_config
+
+    return httpx_client_config(cognito_emulator)
 
 
 @_async_fixture
 async def cognito_client(cognito_emulator: Emulator) -> AsyncIterator[Any]:
-    """An aioboto3 ``cognito-idp`` client on the mounted emulator (fake credentials)."""
-    import aioboto3
+    """An aioboto3 ``cognito-idp`` client on the emulator, in-process (fake credentials)."""
+    from .inprocess import emulator_client
 
-    from .mock import EMULATOR_ENDPOINT, httpx_client_config
-
-    session = aioboto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    async with session.client(
-        "cognito-idp",
-        endpoint_url=EMULATOR_ENDPOINT,
-        config=httpx_client_config(retries={"total_max_attempts": 1}),
-    ) as client:
+    async with emulator_client(cognito_emulator) as client:
         yield client
 
 
@@ -168,10 +177,9 @@ def cognito_outbox(cognito_emulator: Emulator) -> list[SentMessage]:
 
 
 @pytest.fixture
-def cognito_server() -> Iterator[EmulatorServer]:
-    """A fresh emulator served on a free loopback port; stopped (threads joined) afterwards."""
+def cognito_server(cognito_emulator: Emulator) -> Iterator[EmulatorServer]:
+    """``cognito_emulator`` served on a free loopback port; stopped (thread joined) afterwards."""
     from .server import EmulatorServer
-    from .service import Emulator
 
-    with EmulatorServer(Emulator()) as server:
+    with EmulatorServer(cognito_emulator) as server:
         yield server

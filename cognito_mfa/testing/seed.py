@@ -98,14 +98,18 @@ class Seeder:
         email: bool = True,
         username_attributes: Sequence[str] = (),
         sms_role_arn: str = _SMS_ROLE_ARN,
+        device_configuration: Mapping[str, bool] | None = None,
     ) -> str:
         """CreateUserPool then SetUserPoolMfaConfig; returns the pool id.
 
         Defaults: MFA OPTIONAL with SMS, TOTP and e-mail codes all available.
+        ``device_configuration`` is passed to CreateUserPool as ``DeviceConfiguration``.
         """
         create: dict[str, Any] = {"PoolName": name, "MfaConfiguration": "OFF"}
         if username_attributes:
             create["UsernameAttributes"] = list(username_attributes)
+        if device_configuration is not None:
+            create["DeviceConfiguration"] = dict(device_configuration)
         response = await self.client.create_user_pool(**create)
         pool_id: str = response["UserPool"]["Id"]
         config: dict[str, Any] = {"UserPoolId": pool_id, "MfaConfiguration": mfa}

@@ -1,17 +1,16 @@
-"""Both emulator fronts behind one fixture, so one behaviour suite runs over each of them.
+"""Both ways into the emulator's app behind one fixture, so one suite runs over each of them.
 
-``front`` is parametrised: ``respx`` (in-process, aioboto3 over aiobotocore's httpx session)
-and ``served`` (a loopback EmulatorServer, aioboto3 with its default aiohttp session).
-Test modules import the fixtures they use from here (the directory's conftest.py belongs to
-the service-model tests).
+``front`` is parametrised over the shipped fixtures: ``in-process`` (``cognito_emulator``
+reached through ``httpx.ASGITransport``) and ``served`` (``cognito_server``: the same emulator
+under uvicorn, aioboto3 with its default aiohttp session). Test modules import the fixtures
+they use from here (the directory's conftest.py belongs to the service-model tests).
 """
 
 from __future__ import annotations
 
 import inspect
 import secrets
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +29,9 @@ from cognito_mfa.testing import (
     SeededPool,
     Seeder,
     httpx_client_config,
-    mount,
 )
+from cognito_mfa.testing.app import emulator_lock
+from cognito_mfa.testing.inprocess import emulator_app
 
 NO_RETRIES = {"total_max_attempts": 1}
 PASSWORD = "Correct-Horse-9"
@@ -61,7 +61,13 @@ class Front:
         )
 
     async def http(self) -> httpx.AsyncClient:
-        return await self.stack.enter_async_context(httpx.AsyncClient(base_url=self.endpoint))
+        """An httpx client on this front (in-process: the ASGI transport, no socket)."""
+        transport = None
+        if self.name == "in-process":
+            transport = httpx.ASGITransport(app=emulator_app(self.emulator))
+        return await self.stack.enter_async_context(
+            httpx.AsyncClient(base_url=self.endpoint, transport=transport)
+        )
 
     async def seeded(self, **pool_options: Any) -> tuple[Any, Seeder, SeededPool]:
         client = await self.client()
@@ -134,28 +140,30 @@ async def srp_sign_in(
 
 
 @pytest.fixture
-def served_emulator() -> Iterator[EmulatorServer]:
-    """A fresh emulator on a free loopback port."""
-    with EmulatorServer(Emulator()) as server:
-        yield server
+def served_emulator(cognito_server: EmulatorServer) -> EmulatorServer:
+    """The shipped ``cognito_server``: a fresh emulator on a free loopback port."""
+    return cognito_server
 
 
-@pytest.fixture(params=["respx", "served"])
-async def front(request: pytest.FixtureRequest) -> AsyncIterator[Front]:
-    emulator = Emulator()
+@pytest.fixture(params=["in-process", "served"])
+async def front(request: pytest.FixtureRequest, cognito_emulator: Emulator) -> AsyncIterator[Front]:
     async with AsyncExitStack() as stack:
-        if request.param == "respx":
-            stack.enter_context(mount(emulator))
+        if request.param == "in-process":
             yield Front(
-                "respx",
-                emulator,
+                "in-process",
+                cognito_emulator,
                 EMULATOR_ENDPOINT,
-                httpx_client_config(retries=NO_RETRIES),
-                threading.RLock(),
+                httpx_client_config(cognito_emulator, retries=NO_RETRIES),
+                emulator_lock(cognito_emulator),
                 stack,
             )
         else:
-            server = stack.enter_context(EmulatorServer(emulator))
+            server: EmulatorServer = request.getfixturevalue("cognito_server")
             yield Front(
-                "served", emulator, server.url, AioConfig(retries=NO_RETRIES), server.lock, stack
+                "served",
+                cognito_emulator,
+                server.url,
+                AioConfig(retries=NO_RETRIES),
+                server.lock,
+                stack,
             )

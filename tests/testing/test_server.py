@@ -1,7 +1,8 @@
-"""The served front: boto3, HTTP/1.1 details, CORS, test-control routes, the command line."""
+"""The served front (uvicorn): boto3, HTTP/1.1 details, CORS, bursts, the command line."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -277,3 +278,23 @@ def test_command_line_prints_one_url_and_stops_cleanly(stop_signal: signal.Signa
     assert process.returncode == 0, err.decode()
     assert out == b""
     assert err == b""
+
+
+async def test_two_hundred_clients_connecting_at_once_are_all_answered(
+    served_emulator: EmulatorServer,
+) -> None:
+    """A real listen backlog: a burst of connections all get answers (no timing asserted)."""
+    host, port = served_emulator.url.removeprefix("http://").split(":")
+
+    async def one() -> bytes:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /_emulator/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        return answer
+
+    answers = await asyncio.gather(*(one() for _ in range(200)))
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+    assert all(answer.endswith(b"[]") for answer in answers)

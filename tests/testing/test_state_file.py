@@ -1,4 +1,8 @@
-"""``--state FILE``: pools and users survive a restart, and a crash never corrupts the file."""
+"""``--state FILE`` served: pools and users survive a restart, and a crash never corrupts the file.
+
+The journal itself (its format, compaction, pruning, corrupt files) is tested in
+``test_journal.py``; these tests serve it.
+"""
 
 from __future__ import annotations
 
@@ -37,15 +41,17 @@ def aio_client(url: str) -> Any:
 
 
 async def test_users_still_sign_in_after_a_restart(tmp_path: Path) -> None:
-    state = tmp_path / "emulator.json"
-    with EmulatorServer(load_emulator(state), state_file=state) as server:
+    state = tmp_path / "emulator.jsonl"
+    emulator = load_emulator(state)
+    with EmulatorServer(emulator, state_file=state) as server:
         async with aio_client(server.url) as client:
             seeder = Seeder(client, clock=server.emulator.now)
             pool = await seeder.create_pool_and_client()
             await seeder.create_user(pool, "alice", PASSWORD)
             totp_user = await seeder.create_user(pool, "tom", PASSWORD, totp=True, preferred="TOTP")
-    assert json.loads(state.read_text())  # a complete JSON document
-    assert names_in(tmp_path) == ["emulator.json"]  # no temporary files left
+    emulator.close()
+    assert all(json.loads(line) for line in state.read_text().splitlines())  # whole lines
+    assert names_in(tmp_path) == ["emulator.jsonl"]  # no temporary files left
 
     restored = load_emulator(state)
     assert restored.jwks(pool.pool_id) is not None
@@ -111,12 +117,35 @@ def test_command_line_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stdout == b""
-    assert b"cannot read emulator state" in done.stderr
+    assert len(done.stderr.splitlines()) == 1  # one line, no traceback
+    assert str(state).encode() in done.stderr
+
+
+class _FullDisk:
+    """A journal whose every write fails, as on a full disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, changes: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    def needs_compaction(self) -> bool:
+        return False
+
+    def compact(self, region: str, records: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        pass
 
 
 def test_a_state_file_that_cannot_be_written_is_a_server_fault(tmp_path: Path) -> None:
-    state = tmp_path / "missing-directory" / "state.json"
-    with EmulatorServer(load_emulator(state), state_file=state) as server:
+    state = tmp_path / "state.jsonl"
+    emulator = load_emulator(state)
+    emulator.close()
+    emulator.attach(_FullDisk(state))
+    with EmulatorServer(emulator) as server:
         client = _boto3_client(server.url)
         try:
             with pytest.raises(ClientError) as info:
@@ -178,7 +207,7 @@ def _kill_under_load(state: Path, round_number: int, pool_id: str | None) -> tup
         for worker in workers:
             worker.start()
         assert enough.wait(timeout=120), "the load never got going"
-        # Every acknowledged call is followed by a state write: the server is writing now.
+        # Every acknowledged call was appended before its answer: the server is writing now.
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=20)
         for worker in workers:
@@ -195,14 +224,16 @@ def _kill_under_load(state: Path, round_number: int, pool_id: str | None) -> tup
 
 
 def test_sigkill_while_writing_under_load_leaves_a_loadable_file(tmp_path: Path) -> None:
-    state = tmp_path / "emulator.json"
+    state = tmp_path / "emulator.jsonl"
     pool_id = None
     acknowledged: list[str] = []
     # Three kills, each restarting from the file the previous one left.
     for round_number in range(3):
         pool_id, created = _kill_under_load(state, round_number, pool_id)
         acknowledged += created
-        json.loads(state.read_text())  # parses: never half-written
+        lines = state.read_bytes().split(b"\n")
+        # every line but a torn last one (never acknowledged) is whole
+        assert all(json.loads(line) for line in lines[:-1])
     restored = load_emulator(state)
     assert restored.jwks(pool_id) is not None
     # Each state change is on disk before its answer is sent: every acknowledged user is there.
