@@ -35,6 +35,8 @@ from .errors import (
     ConfigurationError,
     ConnectionFailed,
     CredentialsRequired,
+    DeviceKeyExists,
+    DeviceNotFound,
     EnableSoftwareTokenMFA,
     ExpiredCode,
     FeatureUnavailableInTier,
@@ -100,7 +102,7 @@ from .errors import (
     UserNotFound,
     UserPoolTagging,
 )
-from .models import CognitoUserSession, MfaType, NewDeviceMetadata
+from .models import CognitoUserSession, Device, DeviceCredentials, MfaType, NewDeviceMetadata
 from .pool import UserPool
 from .preferences import MfaOption, MfaSettings, UserData
 from .totp import QrSupportMissing, SoftwareTokenSecret
@@ -123,6 +125,10 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "CredentialsRequired",
+    "Device",
+    "DeviceCredentials",
+    "DeviceKeyExists",
+    "DeviceNotFound",
     "EmailOtpChallenge",
     "EnableSoftwareTokenMFA",
     "ExpiredCode",

@@ -94,6 +94,16 @@ def check_device_name(value: object) -> str:
     return check_encodable(value, "friendly_device_name")
 
 
+_MAX_DEVICE_KEY = 55  # DeviceKeyType
+
+
+def check_device_key(value: object) -> str:
+    """A device key (``<region>_<uuid>``): 1 to 55 characters, not blank."""
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_DEVICE_KEY:
+        raise InvalidInput("device_key must be 1 to 55 characters")
+    return check_encodable(value, "device_key")
+
+
 def check_string_map(
     value: object, what: str, *, non_empty_keys: bool = False
 ) -> dict[str, str] | None:

@@ -40,11 +40,12 @@ from ._machine import (
     is_retryable_rejection,
     transitions_mermaid,
 )
-from ._protocol import AuthFlowType, Call, ChallengeStep, TokensStep
+from ._protocol import DEVICE_CHALLENGES, AuthFlowType, Call, ChallengeStep, TokensStep
 from ._transport import NOT_OPEN
 from .challenges import Challenge, MfaCodeChallenge, SelectMfaTypeChallenge, build_challenge
 from .errors import (
     CodeMismatch,
+    DeviceNotFound,
     EnableSoftwareTokenMFA,
     FlowStateError,
     InvalidInput,
@@ -52,7 +53,7 @@ from .errors import (
     ProtocolError,
     ServiceError,
 )
-from .models import CognitoUserSession, MfaType
+from .models import CognitoUserSession, DeviceCredentials, MfaType
 
 if TYPE_CHECKING:
     from .pool import UserPool
@@ -110,6 +111,9 @@ class FlowState(BaseModel):
     # Cognito's SessionType: 20 to 2048 characters
     session: SecretStr = Field(min_length=20, max_length=2048)
     client_metadata: dict[str, str] | None = Field(default=None, repr=False)
+    device_key: str | None = Field(default=None, max_length=55)
+    """The remembered device the sign-in named (its key only: the device password is not
+    needed past the first factor and is never saved here)."""
 
     @field_serializer("session", when_used="json")
     def _reveal(self, value: SecretStr) -> str:
@@ -127,6 +131,7 @@ class FlowState(BaseModel):
             ("username", self.username),
             ("session", self.session.get_secret_value()),
             ("client_metadata", self.client_metadata),
+            ("device_key", self.device_key),
         ):
             check_tree(value, f"the saved state's {what}", error=InvalidInput)
         return self
@@ -157,9 +162,14 @@ class AuthFlow:
         admin: bool,
         client_metadata: Mapping[str, str] | None,
         machine: FlowMachine | None = None,
+        device: DeviceCredentials | None = None,
+        device_key: str | None = None,
     ) -> None:
         self._pool = pool
         self._password = password
+        # the device's credentials are needed until the device SRP is done, its key to the end
+        self._device = device
+        self._device_key = device.device_key if device is not None else device_key
         self._auth_flow = auth_flow
         self._admin = admin
         self._client_metadata = dict(client_metadata) if client_metadata else None
@@ -201,8 +211,8 @@ class AuthFlow:
 
     @property
     def session(self) -> CognitoUserSession:
-        """Deprecated alias of :attr:`tokens` (the name was ambiguous with the challenge
-        Session a flow holds while it waits)."""
+        """The tokens, once signed in: the same as :attr:`tokens` (``flow.session.new_device``
+        reads the same as ``flow.tokens.new_device``). Raises FlowStateError before that."""
         return self.tokens
 
     @property
@@ -226,6 +236,7 @@ class AuthFlow:
             username=machine.username,
             session=machine.challenge_session,
             client_metadata=self._client_metadata,
+            device_key=self._device_key,
         )
 
     @classmethod
@@ -251,6 +262,7 @@ class AuthFlow:
                 admin=state.admin,
                 client_metadata=state.client_metadata,
                 machine=machine,
+                device_key=state.device_key,
             )
         except ProtocolError:
             # the parameters came from the caller's saved state, not from Cognito just now
@@ -333,7 +345,7 @@ class AuthFlow:
             # built before the machine moves to DONE: unusable tokens (ProtocolError) must fail
             # the flow, and DONE cannot fail
             session = protocol.parse_authentication_result(
-                step.result, issued_at=self._pool.clock()
+                step.result, issued_at=self._pool.clock(), device_key=self._device_key
             )
         self._machine.receive_auth_step(step)
         if session is not None:
@@ -364,6 +376,7 @@ class AuthFlow:
                     format(big_a.value, "x"),
                     client_metadata=self._client_metadata,
                     admin=self._admin,
+                    device_key=self._device_key,
                 )
             else:
                 call = protocol.start_password_auth(
@@ -373,23 +386,110 @@ class AuthFlow:
                     auth_flow=self._auth_flow,
                     client_metadata=self._client_metadata,
                 )
-            step = protocol.parse_auth_response(await self._call(call))
+            step = protocol.parse_auth_response(await self._device_call(call))
             if isinstance(step, ChallengeStep) and step.name in INTERNAL_CHALLENGES:
                 if self._auth_flow is not AuthFlowType.USER_SRP_AUTH:
-                    raise ProtocolError("PASSWORD_VERIFIER without an SRP sign-in")
+                    raise ProtocolError(f"{step.name} without an SRP sign-in")
                 self._machine.receive_auth_step(step)
                 call = await self._password_verifier(step, password, a, big_a)
-                step = protocol.parse_auth_response(await self._call(call))
+                step = protocol.parse_auth_response(await self._device_call(call))
+                if isinstance(step, ChallengeStep) and step.name in DEVICE_CHALLENGES:
+                    step = await self._device_srp(step)
             self._after_auth_step(step)
         except srp.SrpError as exc:
             machine.fail()
             # the SRP frames hold the password and the exponent: keep the cause, not its frames
-            raise ProtocolError(f"PASSWORD_VERIFIER: {exc}") from without_frames(exc)
+            raise ProtocolError(f"{machine.challenge_name}: {exc}") from without_frames(exc)
         except BaseException:
             machine.fail()
             raise
         finally:
             self._password = None  # not needed past the first factor
+            self._device = None  # nor the device password past the device SRP
+
+    async def _device_call(self, call: Call) -> dict[str, Any]:
+        """Send a step of the first factor; Cognito's "no such device" becomes DeviceNotFound."""
+        try:
+            return await self._call(call)
+        except ServiceError as exc:
+            if self._device is None or not protocol.is_device_not_found(exc):
+                raise
+            raise DeviceNotFound(
+                exc.message,
+                code=exc.error_code,
+                operation=exc.operation,
+                request_id=exc.request_id,
+                status=exc.status,
+            ) from without_frames(exc)
+
+    async def _device_srp(self, step: ChallengeStep) -> TokensStep | ChallengeStep:
+        """Answer DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER; returns what follows them.
+
+        The device proves its password as a user does, with the device group key in place of
+        the pool name and the device key in place of the user name.
+        """
+        __tracebackhide__ = True  # keeps the device password out of pytest's failure output
+        machine, pool, device = self._machine, self._pool, self._device
+        if step.name != "DEVICE_SRP_AUTH" or device is None:
+            raise ProtocolError(f"{step.name} came, but the sign-in named no device")
+        machine.receive_auth_step(step)
+        a = Hidden(srp.secret_exponent(pool.random_bytes(srp.SECRET_EXPONENT_BITS // 8)))
+        big_a = Hidden(
+            await anyio.to_thread.run_sync(srp.client_public, a.value, limiter=srp_limiter())
+        )
+        call = protocol.respond_to_challenge(
+            pool.app_client,
+            "DEVICE_SRP_AUTH",
+            session=step.session,
+            username=machine.username,
+            responses=protocol.device_srp_auth_responses(
+                device_key=device.device_key, srp_a_hex=format(big_a.value, "x")
+            ),
+            client_metadata=self._client_metadata,
+            admin=self._admin,
+        )
+        answer = protocol.parse_auth_response(await self._device_call(call))
+        if not isinstance(answer, ChallengeStep) or answer.name != "DEVICE_PASSWORD_VERIFIER":
+            raise ProtocolError("DEVICE_SRP_AUTH was not answered with DEVICE_PASSWORD_VERIFIER")
+        machine.receive_auth_step(answer)
+        verifier = protocol.parse_password_verifier(answer.parameters, device_key=device.device_key)
+        key = Hidden(
+            await anyio.to_thread.run_sync(
+                partial(
+                    srp.client_key,
+                    pool_name=device.device_group_key,
+                    user_id=device.device_key,
+                    password=device.device_password.get_secret_value(),
+                    a=a.value,
+                    big_a=big_a.value,
+                    srp_b_hex=verifier.srp_b_hex,
+                    salt_hex=verifier.salt_hex,
+                ),
+                limiter=srp_limiter(),
+            )
+        )
+        timestamp = srp.format_timestamp(pool.clock())  # read as the proof is made
+        call = protocol.respond_to_challenge(
+            pool.app_client,
+            "DEVICE_PASSWORD_VERIFIER",
+            session=answer.session,
+            username=machine.username,
+            responses=protocol.device_password_verifier_responses(
+                device_key=device.device_key,
+                secret_block=verifier.secret_block,
+                signature=srp.password_claim_signature(
+                    key.value,
+                    device.device_group_key,
+                    device.device_key,
+                    verifier.secret_block,
+                    timestamp,
+                ),
+                timestamp=timestamp,
+            ),
+            client_metadata=self._client_metadata,
+            admin=self._admin,
+        )
+        return protocol.parse_auth_response(await self._device_call(call))
 
     async def _password_verifier(
         self, step: ChallengeStep, password: SecretStr, a: Hidden[int], big_a: Hidden[int]
@@ -426,6 +526,7 @@ class AuthFlow:
                     key.value, pool_name, verifier.user_id_for_srp, verifier.secret_block, timestamp
                 ),
                 timestamp=timestamp,
+                device_key=self._device_key,
             ),
             client_metadata=self._client_metadata,
             admin=self._admin,

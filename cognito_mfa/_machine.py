@@ -26,8 +26,10 @@ Rules of the machine (after h11's ``_state.py``):
 Table, as a diagram (user events upper case on the left of ``->``)::
 
     IDLE --NEXT--> STARTING --PASSWORD_VERIFIER--> VERIFYING_PASSWORD
-    STARTING / VERIFYING_PASSWORD / ANSWERING --CHALLENGE--> CHALLENGED
-    STARTING / VERIFYING_PASSWORD / ANSWERING --TOKENS--> DONE
+    VERIFYING_PASSWORD --DEVICE_CHALLENGE--> VERIFYING_DEVICE    (a remembered device, in
+    VERIFYING_DEVICE --DEVICE_CHALLENGE--> VERIFYING_DEVICE       place of the MFA challenge)
+    STARTING / VERIFYING_PASSWORD / VERIFYING_DEVICE / ANSWERING --CHALLENGE--> CHALLENGED
+    STARTING / VERIFYING_PASSWORD / VERIFYING_DEVICE / ANSWERING --TOKENS--> DONE
     CHALLENGED --NEXT--> WAITING          (the iterator hands the challenge out)
     CHALLENGED / WAITING --ANSWER--> ANSWERING --REJECTED--> CHALLENGED
     CHALLENGED / WAITING --ASSOCIATE--> ASSOCIATING --ASSOCIATED--> ASSOCIATED
@@ -84,6 +86,7 @@ class Phase(Enum):
     IDLE = "IDLE"  # created; nothing sent
     STARTING = "STARTING"  # (Admin)InitiateAuth in flight
     VERIFYING_PASSWORD = "VERIFYING_PASSWORD"  # the SRP proof is computed and sent
+    VERIFYING_DEVICE = "VERIFYING_DEVICE"  # a remembered device proves itself (device SRP)
     CHALLENGED = "CHALLENGED"  # a challenge arrived and was not handed out yet
     WAITING = "WAITING"  # the challenge was handed out; waiting for the caller's answer
     ANSWERING = "ANSWERING"  # an answer is in flight
@@ -104,6 +107,7 @@ class Event(Enum):
     VERIFY = "VERIFY"
     # the server's
     PASSWORD_VERIFIER = "PASSWORD_VERIFIER"
+    DEVICE_CHALLENGE = "DEVICE_CHALLENGE"  # DEVICE_SRP_AUTH, then DEVICE_PASSWORD_VERIFIER
     CHALLENGE = "CHALLENGE"
     TOKENS = "TOKENS"
     REJECTED = "REJECTED"
@@ -117,6 +121,7 @@ CALLER_EVENTS: Final = frozenset({Event.NEXT, Event.ANSWER, Event.ASSOCIATE, Eve
 SERVER_EVENTS: Final = frozenset(
     {
         Event.PASSWORD_VERIFIER,
+        Event.DEVICE_CHALLENGE,
         Event.CHALLENGE,
         Event.TOKENS,
         Event.REJECTED,
@@ -130,6 +135,7 @@ IN_FLIGHT_PHASES: Final = frozenset(
     {
         Phase.STARTING,
         Phase.VERIFYING_PASSWORD,
+        Phase.VERIFYING_DEVICE,
         Phase.ANSWERING,
         Phase.ASSOCIATING,
         Phase.VERIFYING,
@@ -145,6 +151,10 @@ TRANSITIONS: Final[Mapping[tuple[Phase, Event], Phase]] = {
     (_P.STARTING, _E.TOKENS): _P.DONE,
     (_P.VERIFYING_PASSWORD, _E.CHALLENGE): _P.CHALLENGED,
     (_P.VERIFYING_PASSWORD, _E.TOKENS): _P.DONE,
+    (_P.VERIFYING_PASSWORD, _E.DEVICE_CHALLENGE): _P.VERIFYING_DEVICE,
+    (_P.VERIFYING_DEVICE, _E.DEVICE_CHALLENGE): _P.VERIFYING_DEVICE,
+    (_P.VERIFYING_DEVICE, _E.CHALLENGE): _P.CHALLENGED,
+    (_P.VERIFYING_DEVICE, _E.TOKENS): _P.DONE,
     (_P.CHALLENGED, _E.NEXT): _P.WAITING,
     (_P.CHALLENGED, _E.ANSWER): _P.ANSWERING,
     (_P.WAITING, _E.ANSWER): _P.ANSWERING,
@@ -253,7 +263,9 @@ class FlowMachine:
             self.receive(Event.TOKENS)
             self.challenge_session = None
             return step
-        if step.name in INTERNAL_CHALLENGES:
+        if step.name in protocol.DEVICE_CHALLENGES:
+            self.receive(Event.DEVICE_CHALLENGE)
+        elif step.name in INTERNAL_CHALLENGES:
             self.receive(Event.PASSWORD_VERIFIER)
         elif step.name in SUPPORTED_CHALLENGES:
             if step.session is None:

@@ -26,12 +26,13 @@ from ._hidden import HiddenDict
 from ._limits import check_tree, loads
 from ._wire_keys import MFA_CODE_KEYS
 from ._wire_keys import secret_hash as _secret_hash
-from .errors import InvalidInput, ProtocolError
-from .models import CognitoUserSession, MfaType, NewDeviceMetadata
+from .errors import InvalidInput, ProtocolError, ResourceNotFound
+from .models import CognitoUserSession, Device, MfaType, NewDeviceMetadata
 from .preferences import MfaOption, MfaSettings, UserData
 from .totp import SoftwareTokenSecret
 
 __all__ = [
+    "DEVICE_CHALLENGES",
     "INTERNAL_CHALLENGES",
     "SESSION_MAX_LENGTH",
     "SESSION_MIN_LENGTH",
@@ -43,14 +44,25 @@ __all__ = [
     "PasswordVerifierParameters",
     "TokensStep",
     "VerifyStatus",
+    "admin_forget_device",
+    "admin_get_device",
     "admin_get_user",
+    "admin_list_devices",
     "admin_set_user_mfa_preference",
+    "admin_update_device_status",
     "answer_username",
     "associate_software_token",
+    "confirm_device",
+    "device_password_verifier_responses",
+    "device_srp_auth_responses",
+    "forget_device",
+    "get_device",
     "get_user",
     "global_sign_out",
+    "is_device_not_found",
     "legacy_mfa_options",
     "legacy_settings",
+    "list_devices",
     "mfa_code_responses",
     "mfa_preference_params",
     "mfa_setup_email_responses",
@@ -59,6 +71,9 @@ __all__ = [
     "parse_auth_response",
     "parse_authentication_result",
     "parse_code_delivery",
+    "parse_confirm_device",
+    "parse_device",
+    "parse_device_list",
     "parse_friendly_device_name",
     "parse_legacy_mfa_options",
     "parse_mfa_list",
@@ -80,6 +95,7 @@ __all__ = [
     "start_password_auth",
     "start_srp_auth",
     "unsupported_challenge_of",
+    "update_device_status",
     "user_associate_software_token",
     "user_verify_software_token",
     "verify_software_token",
@@ -107,8 +123,10 @@ SUPPORTED_CHALLENGES: Final = frozenset(
         "NEW_PASSWORD_REQUIRED",
     }
 )
+# The device SRP steps a remembered device answers in place of the MFA challenge.
+DEVICE_CHALLENGES: Final = frozenset({"DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
 # Challenges the flow answers itself; the caller never sees them.
-INTERNAL_CHALLENGES: Final = frozenset({"PASSWORD_VERIFIER"})
+INTERNAL_CHALLENGES: Final = frozenset({"PASSWORD_VERIFIER"}) | DEVICE_CHALLENGES
 
 _CODE_KEY: Final = {MfaType(name): key for name, key in MFA_CODE_KEYS.items()}
 _USER_ATTRIBUTE_PREFIX: Final = "userAttributes."
@@ -185,9 +203,13 @@ def start_srp_auth(
     *,
     client_metadata: Mapping[str, str] | None = None,
     admin: bool = False,
+    device_key: str | None = None,
 ) -> Call:
-    """InitiateAuth (or AdminInitiateAuth) USER_SRP_AUTH with SRP_A."""
-    auth = _with_secret_hash(client, username, {"USERNAME": username, "SRP_A": srp_a_hex})
+    """InitiateAuth (or AdminInitiateAuth) USER_SRP_AUTH with SRP_A (and DEVICE_KEY)."""
+    params = {"USERNAME": username, "SRP_A": srp_a_hex}
+    if device_key is not None:
+        params["DEVICE_KEY"] = device_key
+    auth = _with_secret_hash(client, username, params)
     return _initiate(
         client, AuthFlowType.USER_SRP_AUTH, auth, client_metadata=client_metadata, admin=admin
     )
@@ -215,9 +237,16 @@ def refresh_tokens(
     *,
     username: str | None,
     client_metadata: Mapping[str, str] | None = None,
+    device_key: str | None = None,
 ) -> Call:
-    """InitiateAuth REFRESH_TOKEN_AUTH; SECRET_HASH (secret clients) is over ``username``."""
+    """InitiateAuth REFRESH_TOKEN_AUTH; SECRET_HASH (secret clients) is over ``username``.
+
+    ``device_key``: the device the tokens are bound to; a device-tracking pool refuses the
+    refresh of a device-bound sign-in without it ("Invalid Refresh Token").
+    """
     auth = HiddenDict({"REFRESH_TOKEN": _reveal(refresh_token)})
+    if device_key is not None:
+        auth["DEVICE_KEY"] = device_key
     if client.client_secret is not None:
         if not username:
             raise ProtocolError("cannot compute SECRET_HASH: the tokens name no username")
@@ -260,14 +289,37 @@ def respond_to_challenge(
     return Call("RespondToAuthChallenge", params)
 
 
-def password_verifier_responses(*, secret_block: str, signature: str, timestamp: str) -> HiddenDict:
-    """ChallengeResponses of PASSWORD_VERIFIER (besides USERNAME and SECRET_HASH)."""
-    return HiddenDict(
+def password_verifier_responses(
+    *, secret_block: str, signature: str, timestamp: str, device_key: str | None = None
+) -> HiddenDict:
+    """ChallengeResponses of PASSWORD_VERIFIER (besides USERNAME and SECRET_HASH).
+
+    Also of DEVICE_PASSWORD_VERIFIER, whose answer has the same members plus DEVICE_KEY.
+    ``device_key`` names the device signing in (a remembered one may stand in for MFA).
+    """
+    responses = HiddenDict(
         {
             "PASSWORD_CLAIM_SECRET_BLOCK": secret_block,
             "PASSWORD_CLAIM_SIGNATURE": signature,
             "TIMESTAMP": timestamp,
         }
+    )
+    if device_key is not None:
+        responses["DEVICE_KEY"] = device_key
+    return responses
+
+
+def device_srp_auth_responses(*, device_key: str, srp_a_hex: str) -> HiddenDict:
+    """DEVICE_SRP_AUTH's answer: the device key and a fresh SRP_A."""
+    return HiddenDict({"DEVICE_KEY": device_key, "SRP_A": srp_a_hex})
+
+
+def device_password_verifier_responses(
+    *, device_key: str, secret_block: str, signature: str, timestamp: str
+) -> HiddenDict:
+    """DEVICE_PASSWORD_VERIFIER's answer: the device's password claim and its key."""
+    return password_verifier_responses(
+        secret_block=secret_block, signature=signature, timestamp=timestamp, device_key=device_key
     )
 
 
@@ -427,14 +479,21 @@ class PasswordVerifierParameters:
     secret_block: str = field(repr=False)
 
 
-def parse_password_verifier(parameters: Mapping[str, str]) -> PasswordVerifierParameters:
-    """The SRP values of a PASSWORD_VERIFIER challenge (ProtocolError names a missing one)."""
+def parse_password_verifier(
+    parameters: Mapping[str, str], *, device_key: str | None = None
+) -> PasswordVerifierParameters:
+    """The SRP values of a PASSWORD_VERIFIER challenge (ProtocolError names a missing one).
+
+    With ``device_key``, those of DEVICE_PASSWORD_VERIFIER: the device key stands for the
+    user id in the proof.
+    """
+    name = "PASSWORD_VERIFIER" if device_key is None else "DEVICE_PASSWORD_VERIFIER"
     missing = [k for k in ("SALT", "SRP_B", "SECRET_BLOCK") if not parameters.get(k)]
-    user_id = parameters.get("USER_ID_FOR_SRP") or parameters.get("USERNAME")
+    user_id = device_key or parameters.get("USER_ID_FOR_SRP") or parameters.get("USERNAME")
     if not user_id:
         missing.append("USER_ID_FOR_SRP")
     if missing:
-        raise ProtocolError(f"PASSWORD_VERIFIER lacks {', '.join(missing)}")
+        raise ProtocolError(f"{name} lacks {', '.join(missing)}")
     assert user_id is not None
     check_tree(user_id, "USER_ID_FOR_SRP")
     return PasswordVerifierParameters(
@@ -790,12 +849,14 @@ def parse_authentication_result(
     *,
     issued_at: datetime,
     previous_refresh_token: SecretStr | None = None,
+    device_key: str | None = None,
 ) -> CognitoUserSession:
     """The tokens of Cognito's ``AuthenticationResult``; ``issued_at`` is the caller's clock.
 
     A refresh answer omits ``RefreshToken``; ``previous_refresh_token`` is kept then, as
-    amazon-cognito-identity-js does. Raises ProtocolError when a token is missing or a field
-    has the wrong type.
+    amazon-cognito-identity-js does. ``device_key`` is the device the sign-in used; a new
+    device (``NewDeviceMetadata``) takes its place. Raises ProtocolError when a token is
+    missing or a field has the wrong type.
     """
     for key in ("IdToken", "AccessToken"):
         if not isinstance(result.get(key), str) or not result[key]:
@@ -808,6 +869,12 @@ def parse_authentication_result(
     except OverflowError:
         raise ProtocolError("AuthenticationResult.ExpiresIn is out of range") from None
     device = result.get("NewDeviceMetadata")
+    new_device = None
+    if isinstance(device, Mapping) and "DeviceKey" in device and "DeviceGroupKey" in device:
+        new_device = NewDeviceMetadata(
+            device_key=str(device["DeviceKey"]), device_group_key=str(device["DeviceGroupKey"])
+        )
+        device_key = new_device.device_key
     # tokens go straight into SecretStr: never a plain local a traceback could record
     return CognitoUserSession(
         id_token=SecretStr(result["IdToken"]),
@@ -819,12 +886,154 @@ def parse_authentication_result(
         ),
         token_type=str(result.get("TokenType") or "Bearer"),
         expires_at=expires_at,
-        new_device_metadata=(
-            NewDeviceMetadata(
-                device_key=str(device["DeviceKey"]),
-                device_group_key=str(device["DeviceGroupKey"]),
-            )
-            if isinstance(device, Mapping) and "DeviceKey" in device and "DeviceGroupKey" in device
-            else None
+        new_device_metadata=new_device,
+        device_key=device_key,
+    )
+
+
+# --- remembered devices -------------------------------------------------------------------------
+
+# ListDevices' and AdminListDevices' largest page (the service model's QueryLimitType)
+DEVICE_PAGE_LIMIT: Final = 60
+_REMEMBERED_ATTRIBUTE: Final = "dev:device_remembered_status"
+_NAME_ATTRIBUTE: Final = "device_name"
+_DEVICE_MESSAGE: Final = re.compile(r"device", re.IGNORECASE)
+
+
+def is_device_not_found(error: Exception) -> bool:
+    """Whether ``error`` is Cognito saying a device it was told about does not exist.
+
+    ResourceNotFoundException naming a device ("Device does not exist."), the rule the
+    official JavaScript client applies before it drops its stored device.
+    """
+    return isinstance(error, ResourceNotFound) and bool(_DEVICE_MESSAGE.search(error.message))
+
+
+def confirm_device(
+    *, device_key: str, device_name: str | None, salt_b64: str, verifier_b64: str
+) -> Call:
+    """ConfirmDevice (add the access token) with the device's SRP salt and verifier."""
+    params = HiddenDict(
+        {
+            "DeviceKey": device_key,
+            "DeviceSecretVerifierConfig": {"Salt": salt_b64, "PasswordVerifier": verifier_b64},
+        }
+    )
+    if device_name is not None:
+        params["DeviceName"] = device_name
+    return Call("ConfirmDevice", params)
+
+
+def parse_confirm_device(response: Mapping[str, Any]) -> bool:
+    """ConfirmDevice's ``UserConfirmationNecessary`` (absent: False)."""
+    value = response.get("UserConfirmationNecessary", False)
+    if not isinstance(value, bool):
+        raise ProtocolError("ConfirmDevice: UserConfirmationNecessary is not a boolean")
+    return value
+
+
+def _status_value(remembered: bool) -> str:
+    return "remembered" if remembered else "not_remembered"
+
+
+def update_device_status(device_key: str, *, remembered: bool) -> Call:
+    """UpdateDeviceStatus (add the access token)."""
+    return Call(
+        "UpdateDeviceStatus",
+        HiddenDict({"DeviceKey": device_key, "DeviceRememberedStatus": _status_value(remembered)}),
+    )
+
+
+def list_devices(pagination_token: str | None = None) -> Call:
+    """ListDevices (add the access token): one page of at most 60 devices."""
+    params = HiddenDict({"Limit": DEVICE_PAGE_LIMIT})
+    if pagination_token is not None:
+        params["PaginationToken"] = pagination_token
+    return Call("ListDevices", params)
+
+
+def get_device(device_key: str) -> Call:
+    """GetDevice (add the access token)."""
+    return Call("GetDevice", HiddenDict({"DeviceKey": device_key}))
+
+
+def forget_device(device_key: str) -> Call:
+    """ForgetDevice (add the access token)."""
+    return Call("ForgetDevice", HiddenDict({"DeviceKey": device_key}))
+
+
+def admin_update_device_status(
+    pool_id: str, username: str, device_key: str, *, remembered: bool
+) -> Call:
+    """AdminUpdateDeviceStatus (signed with IAM credentials)."""
+    return Call(
+        "AdminUpdateDeviceStatus",
+        HiddenDict(
+            {
+                "UserPoolId": pool_id,
+                "Username": username,
+                "DeviceKey": device_key,
+                "DeviceRememberedStatus": _status_value(remembered),
+            }
         ),
     )
+
+
+def admin_list_devices(pool_id: str, username: str, pagination_token: str | None = None) -> Call:
+    """AdminListDevices (signed with IAM credentials): one page of at most 60 devices."""
+    params = HiddenDict({"UserPoolId": pool_id, "Username": username, "Limit": DEVICE_PAGE_LIMIT})
+    if pagination_token is not None:
+        params["PaginationToken"] = pagination_token
+    return Call("AdminListDevices", params)
+
+
+def admin_get_device(pool_id: str, username: str, device_key: str) -> Call:
+    """AdminGetDevice (signed with IAM credentials)."""
+    return Call(
+        "AdminGetDevice",
+        HiddenDict({"UserPoolId": pool_id, "Username": username, "DeviceKey": device_key}),
+    )
+
+
+def admin_forget_device(pool_id: str, username: str, device_key: str) -> Call:
+    """AdminForgetDevice (signed with IAM credentials)."""
+    return Call(
+        "AdminForgetDevice",
+        HiddenDict({"UserPoolId": pool_id, "Username": username, "DeviceKey": device_key}),
+    )
+
+
+def parse_device(raw: Any) -> Device:
+    """One ``DeviceType``; ProtocolError when it has no key or a field has the wrong shape."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("DeviceKey"), str):
+        raise ProtocolError("a device lacks DeviceKey")
+    attributes: dict[str, str] = {}
+    raw_attributes = raw.get("DeviceAttributes") or []
+    if not isinstance(raw_attributes, list):
+        raise ProtocolError("DeviceAttributes is not a list")
+    for item in raw_attributes:
+        if not isinstance(item, Mapping) or not isinstance(item.get("Name"), str):
+            raise ProtocolError("a DeviceAttributes entry lacks Name")
+        attributes[item["Name"]] = str(item.get("Value", ""))
+    status = attributes.get(_REMEMBERED_ATTRIBUTE)
+    check_tree(attributes, "DeviceAttributes")
+    return Device(
+        device_key=raw["DeviceKey"],
+        name=attributes.get(_NAME_ATTRIBUTE),
+        remembered=None if status is None else status == "remembered",
+        attributes=attributes,
+        created_at=_epoch(raw.get("DeviceCreateDate")),
+        last_modified_at=_epoch(raw.get("DeviceLastModifiedDate")),
+        last_authenticated_at=_epoch(raw.get("DeviceLastAuthenticatedDate")),
+    )
+
+
+def parse_device_list(response: Mapping[str, Any]) -> tuple[list[Device], str | None]:
+    """One page of (Admin)ListDevices: its devices and the next PaginationToken (or None)."""
+    raw = response.get("Devices") or []
+    if not isinstance(raw, list):
+        raise ProtocolError("Devices is not a list")
+    token = response.get("PaginationToken")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ProtocolError("PaginationToken is not a string")
+    return [parse_device(item) for item in raw], token

@@ -27,6 +27,8 @@ from typing import Final
 
 __all__ = [
     "BACKEND_ENV",
+    "DEVICE_PASSWORD_BYTES",
+    "DEVICE_SALT_BYTES",
     "FAST",
     "SECRET_EXPONENT_BITS",
     "G",
@@ -37,6 +39,8 @@ __all__ = [
     "client_public",
     "compute_u",
     "compute_x",
+    "device_password",
+    "device_verifier_config",
     "format_timestamp",
     "g_pow",
     "hkdf_key",
@@ -400,3 +404,37 @@ def verify_password_claim(
     except SrpError:
         return False
     return hmac.compare_digest(expected.encode(), signature_b64.encode())
+
+
+# --- remembered devices -------------------------------------------------------------------------
+
+DEVICE_PASSWORD_BYTES: Final = 40
+"""Random bytes in a device password (base64 of them, as the official clients make it)."""
+DEVICE_SALT_BYTES: Final = 16
+
+
+def device_password(random_bytes: bytes) -> str:
+    """A device's random password: base64 of ``random_bytes`` (at least 40 of them)."""
+    if len(random_bytes) < DEVICE_PASSWORD_BYTES:
+        raise SrpError(f"need at least {DEVICE_PASSWORD_BYTES} random bytes")
+    return base64.b64encode(random_bytes).decode()
+
+
+def device_verifier_config(
+    group_key: str, device_key: str, password: str, salt_bytes: bytes, *, fast: bool | None = None
+) -> tuple[str, str]:
+    """ConfirmDevice's ``DeviceSecretVerifierConfig``: (``Salt``, ``PasswordVerifier``), base64.
+
+    The user formula with the device group key as the pool name and the device key as the
+    user name: x = H(padHex(salt) | H(groupKey | deviceKey | ":" | password)), v = g^x mod N.
+    Both are sent as the bytes of their padded hex. ``salt_bytes`` is 16 random bytes.
+    """
+    __tracebackhide__ = True  # keeps the device password out of pytest's failure output
+    if len(salt_bytes) < DEVICE_SALT_BYTES:
+        raise SrpError(f"need at least {DEVICE_SALT_BYTES} random bytes for the salt")
+    salt = int.from_bytes(salt_bytes, "big") or 1  # a zero salt is refused by the service
+    v = verifier(group_key, device_key, password, salt, fast=fast)
+    return (
+        base64.b64encode(bytes.fromhex(pad_hex(salt))).decode(),
+        base64.b64encode(bytes.fromhex(pad_hex(v))).decode(),
+    )

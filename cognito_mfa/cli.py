@@ -4,6 +4,9 @@ Commands::
 
     cognito-mfa demo                      the whole library on the embedded emulator
     cognito-mfa sign-in                   interactive sign-in, each MFA challenge at a prompt
+    cognito-mfa sign-in --device-file FILE --remember
+                                          remember this device: later sign-ins skip MFA
+    cognito-mfa devices list | forget     the user's remembered devices
     cognito-mfa totp setup                enrol an authenticator app (QR code in the terminal)
     cognito-mfa mfa preference --totp preferred --sms off
     cognito-mfa mfa status
@@ -47,6 +50,7 @@ from .errors import (
     CodeRejected,
     CognitoError,
     ConfigurationError,
+    DeviceNotFound,
     EnableSoftwareTokenMFA,
     InvalidInput,
     InvalidPassword,
@@ -59,7 +63,7 @@ from .errors import (
     TransportError,
     UserNotFound,
 )
-from .models import CognitoUserSession, MfaType
+from .models import CognitoUserSession, DeviceCredentials, MfaType
 from .pool import UserPool
 from .preferences import MfaSettings
 from .totp import QrSupportMissing, SoftwareTokenSecret
@@ -237,9 +241,10 @@ async def answer_challenges(
     password: str | SecretStr,
     *,
     auth_flow: str,
+    device: DeviceCredentials | None = None,
 ) -> CognitoUserSession:
     """Drive a sign-in at the prompt until tokens arrive."""
-    flow = pool.sign_in(username, password, auth_flow=auth_flow)
+    flow = pool.sign_in(username, password, auth_flow=auth_flow, device=device)
     async for challenge in flow:
         match challenge:
             case ch.SmsMfaChallenge() | ch.EmailOtpChallenge() | ch.SoftwareTokenMfaChallenge():
@@ -408,20 +413,114 @@ def _write_back(
         print(f"refreshed tokens written to {args.tokens_file}", file=console.stderr)
 
 
+_MAX_DEVICE_FILE = 64 * 1024  # a device file is a few hundred bytes
+
+
+async def _read_device(name: str) -> DeviceCredentials | None:
+    """The credentials in a device file; None when the file does not exist yet."""
+    path = anyio.Path(name)
+    if not await path.exists():
+        return None
+    try:
+        raw = await path.read_bytes()
+        if len(raw) > _MAX_DEVICE_FILE:
+            raise ValueError("too long")
+        return DeviceCredentials.model_validate_json(raw.decode("utf-8"))
+    except (ValueError, UnicodeError):
+        raise CliError(
+            f"{name} does not hold device credentials written by 'cognito-mfa sign-in "
+            "--remember': remove it, then sign in with --remember again"
+        ) from None
+
+
+def _check_directory(name: str | None) -> None:
+    if name:
+        directory = Path(name).parent
+        if not directory.is_dir():  # before the prompts: the file could not be written
+            raise CliError(f"cannot write {name}: {directory} does not exist")
+
+
+async def _remember(
+    console: Console, pool: UserPool, args: argparse.Namespace, session: CognitoUserSession
+) -> None:
+    """Confirm and remember the sign-in's new device; store its credentials in the file."""
+    if session.new_device is None:
+        if session.device_key is None:
+            console.warn("the pool does not track devices: there is nothing to remember")
+        return  # signed in with the remembered device already
+    user = pool.user(session)
+    credentials = await user.confirm_device(device_name=args.device_name)
+    if credentials.user_confirmation_necessary:
+        await user.remember_device(credentials.device_key)
+    write_private_file(Path(args.device_file), credentials.model_dump_json(indent=2) + "\n")
+    console.say(f"device remembered; its credentials are in {args.device_file} (mode 0600)")
+
+
 async def _cmd_sign_in(console: Console, args: argparse.Namespace) -> int:
-    if args.tokens_file:
-        directory = Path(args.tokens_file).parent
-        if not directory.is_dir():  # before the prompts: the tokens could not be stored
-            raise CliError(f"cannot write {args.tokens_file}: {directory} does not exist")
+    _check_directory(args.tokens_file)
+    if args.remember and not args.device_file:
+        raise CliError("--remember needs --device-file FILE to keep the device's credentials")
+    _check_directory(args.device_file)
+    device = await _read_device(args.device_file) if args.device_file else None
     async with PoolSettings.from_args(args, console).open() as pool:
         username = args.username or console.ask("Username: ").strip()
         password = console.ask_secret("Password: ")
-        session = await answer_challenges(
-            console, pool, username, password, auth_flow=args.auth_flow
-        )
+        try:
+            session = await answer_challenges(
+                console, pool, username, password, auth_flow=args.auth_flow, device=device
+            )
+        except DeviceNotFound:
+            # the stored device was forgotten: sign in as a new device (MFA is asked)
+            console.warn(
+                f"the device in {args.device_file} is no longer known; signing in without it"
+            )
+            device = None
+            session = await answer_challenges(
+                console, pool, username, password, auth_flow=args.auth_flow
+            )
         claims = session.unverified_id_claims
         console.say(f"signed in as {claims.get('cognito:username', username)}")
+        if args.remember:
+            await _remember(console, pool, args, session)
+        elif device is None and args.device_file and session.new_device is not None:
+            console.say("this device is not remembered: sign in with --remember to remember it")
         _save_or_print_tokens(console, args, session)
+    return EXIT_OK
+
+
+async def _cmd_devices_list(console: Console, args: argparse.Namespace) -> int:
+    async with PoolSettings.from_args(args, console).open() as pool:
+        loaded = await _session_for(console, pool, args)
+        user = pool.user(loaded)
+        devices = await user.list_devices()
+        _write_back(console, args, user.tokens, loaded)
+    if args.json:
+        console.say(json.dumps([d.model_dump(mode="json") for d in devices]))
+        return EXIT_OK
+    if not devices:
+        console.say("no remembered devices")
+    for d in devices:
+        status = {True: "remembered", False: "not remembered", None: "unknown"}[d.remembered]
+        seen = d.last_authenticated_at.isoformat() if d.last_authenticated_at else "never"
+        console.say(f"{d.device_key}  {d.name or '-'}  {status}  last sign-in {seen}")
+    return EXIT_OK
+
+
+async def _cmd_devices_forget(console: Console, args: argparse.Namespace) -> int:
+    stored = await _read_device(args.device_file) if args.device_file else None
+    key = args.device_key or (stored.device_key if stored else None)
+    if key is None:
+        raise CliError("name the device: give its key, or --device-file FILE")
+    async with PoolSettings.from_args(args, console).open() as pool:
+        loaded = await _session_for(console, pool, args)
+        user = pool.user(loaded)
+        await user.forget_device(key)
+        _write_back(console, args, user.tokens, loaded)
+    console.say(f"device {key} forgotten")
+    # compare_digest: the library's rule for anything read from a credentials file
+    if stored is not None and hmac.compare_digest(stored.device_key.encode(), key.encode()):
+        await anyio.Path(args.device_file).unlink()
+        console.say(f"{args.device_file} removed")
     return EXIT_OK
 
 
@@ -579,6 +678,20 @@ def build_parser() -> argparse.ArgumentParser:
         tokens_help="write the tokens to FILE (mode 0600, atomically; the directory must exist)",
     )
     sign_in.add_argument("--json", action="store_true", help="print the tokens as JSON")
+    sign_in.add_argument(
+        "--device-file",
+        metavar="FILE",
+        help="this device's credentials: read before signing in (a remembered device skips "
+        "MFA), written with --remember (mode 0600)",
+    )
+    sign_in.add_argument(
+        "--remember",
+        action="store_true",
+        help="confirm and remember this device, keeping its credentials in --device-file",
+    )
+    sign_in.add_argument(
+        "--device-name", default="cognito-mfa", help="the device's name in the user's device list"
+    )
 
     totp = commands.add_parser("totp", help="authenticator-app (TOTP) enrolment")
     totp_commands = totp.add_subparsers(dest="totp_command", required=True, metavar="COMMAND")
@@ -609,6 +722,22 @@ def build_parser() -> argparse.ArgumentParser:
     _pool_flags(status, tokens_help=_READ_TOKENS)
     status.add_argument("--json", action="store_true", help="print as JSON")
 
+    devices = commands.add_parser("devices", help="the user's remembered devices")
+    devices_commands = devices.add_subparsers(
+        dest="devices_command", required=True, metavar="COMMAND"
+    )
+    listing = devices_commands.add_parser("list", help="list the remembered devices")
+    _pool_flags(listing, tokens_help=_READ_TOKENS)
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    forget = devices_commands.add_parser("forget", help="forget a device (MFA is asked again)")
+    _pool_flags(forget, tokens_help=_READ_TOKENS)
+    forget.add_argument("device_key", nargs="?", metavar="DEVICE_KEY", help="the device's key")
+    forget.add_argument(
+        "--device-file",
+        metavar="FILE",
+        help="forget the device stored in FILE (and remove the file)",
+    )
+
     emulator = commands.add_parser("emulator", help="the Cognito emulator")
     emulator_commands = emulator.add_subparsers(
         dest="emulator_command", required=True, metavar="COMMAND"
@@ -634,8 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "tokens_file", None):
-        args.tokens_file = os.path.expanduser(args.tokens_file)
+    for name in ("tokens_file", "device_file"):
+        if getattr(args, name, None):
+            setattr(args, name, os.path.expanduser(getattr(args, name)))
     console = console or Console.system()
     try:
         if args.command == "demo":
@@ -647,8 +777,14 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             ("totp", "setup"): _cmd_totp_setup,
             ("mfa", "preference"): _cmd_mfa_preference,
             ("mfa", "status"): _cmd_mfa_status,
+            ("devices", "list"): _cmd_devices_list,
+            ("devices", "forget"): _cmd_devices_forget,
         }
-        sub = getattr(args, "totp_command", None) or getattr(args, "mfa_command", None)
+        sub = (
+            getattr(args, "totp_command", None)
+            or getattr(args, "mfa_command", None)
+            or getattr(args, "devices_command", None)
+        )
         handler = handlers[(args.command, sub)]
         return anyio.run(handler, console, args)
     except KeyboardInterrupt:
@@ -665,6 +801,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 # What to do next, by the kind of error (the first match wins).
 _NEXT_STEPS: tuple[tuple[type[BaseException], str], ...] = (
+    (DeviceNotFound, "remove the device file and sign in with --remember again"),
     (InvalidSession, "the sign-in took too long or was already used: start it again"),
     (TokenRevoked, "sign in again ('cognito-mfa sign-in --tokens-file FILE')"),
     (PasswordResetRequired, "reset the password first"),

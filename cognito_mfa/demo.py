@@ -19,13 +19,13 @@ from typing import Final, TypeVar
 
 from . import challenges as ch
 from ._flow import AuthFlow
-from .errors import CodeMismatch
+from .errors import CodeMismatch, DeviceNotFound
 from .pool import UserPool
 from .preferences import MfaOption, MfaSettings
 from .testing.inprocess import EMULATOR_ENDPOINT, emulator_client, httpx_client_config
 from .testing.seed import Seeder
 from .testing.service import Emulator
-from .totp import QrSupportMissing
+from .totp import QrSupportMissing, SoftwareTokenSecret
 
 __all__ = ["run_demo"]
 
@@ -167,6 +167,8 @@ async def run_demo(say: Say = print) -> int:
                     raise AssertionError(f"unexpected challenge {challenge.challenge_name}")
         say(f"   signed in as {flow.tokens.username}")
 
+        await _remember_this_device(out, emulator, pool, seeded.pool_id, secret)
+
         out.heading("The legacy calls (deprecated, as in amazon-cognito-identity-js)")
         user = pool.user(flow.tokens)
         with warnings.catch_warnings(record=True) as caught:
@@ -183,6 +185,63 @@ async def run_demo(say: Say = print) -> int:
         say("")
         say(f"done in {(time.perf_counter() - out.started) * 1000:.0f} ms; signed out.")
     return 0
+
+
+async def _remember_this_device(
+    out: _Transcript,
+    emulator: Emulator,
+    pool: UserPool,
+    pool_id: str,
+    secret: SoftwareTokenSecret,
+) -> None:
+    """Turn device tracking on, remember a device, sign in with it (no MFA), forget it."""
+    say = out.say
+    out.heading("Remember this device: the next sign-in skips MFA")
+    async with emulator_client(emulator) as admin:
+        await out.timed(
+            "UpdateUserPool(DeviceConfiguration: ChallengeRequiredOnNewDevice)",
+            admin.update_user_pool(
+                UserPoolId=pool_id,
+                MfaConfiguration="OPTIONAL",
+                DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
+            ),
+        )
+    emulator.advance(30)
+    flow = pool.sign_in(USERNAME, PASSWORD)
+    async for challenge in flow:
+        match challenge:
+            case ch.SelectMfaTypeChallenge():
+                await challenge.select("SOFTWARE_TOKEN_MFA")
+            case ch.SoftwareTokenMfaChallenge():
+                await challenge.answer(secret.code_at(emulator.now()))
+            case _:
+                raise AssertionError(f"unexpected challenge {challenge.challenge_name}")
+    new = flow.tokens.new_device
+    assert new is not None
+    say(f"   signed in with TOTP; Cognito made a new device {new.device_key}")
+    user = pool.user(flow.tokens)
+    device = await out.timed(
+        "ConfirmDevice (an SRP verifier of a random device password)",
+        user.confirm_device(device_name="Alice's laptop"),
+    )
+    say(f"   the device's credentials, to keep on the device: {device!r}")
+
+    emulator.advance(30)
+    flow = pool.sign_in(USERNAME, PASSWORD, device=device)
+    challenges = await out.timed(
+        "InitiateAuth + PASSWORD_VERIFIER + DEVICE_SRP_AUTH + DEVICE_PASSWORD_VERIFIER",
+        _collect(flow),
+    )
+    say(f"   challenges asked: {challenges or 'none'} (the remembered device stood in for MFA)")
+    await out.timed("refresh (REFRESH_TOKEN_AUTH with DEVICE_KEY)", pool.refresh(flow.tokens))
+    listed = await user.list_devices()
+    say(f"   ListDevices: {[(d.name, d.remembered) for d in listed]}")
+    await out.timed("ForgetDevice", user.forget_device(device.device_key))
+    try:
+        await anext(aiter(pool.sign_in(USERNAME, PASSWORD, device=device)))
+    except DeviceNotFound as exc:
+        say(f"   signing in with the forgotten device -> {type(exc).__name__}: {exc.message}")
+        say("   the app drops the stored credentials; the next sign-in asks for MFA again")
 
 
 async def _collect(flow: AuthFlow) -> list[str]:

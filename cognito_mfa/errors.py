@@ -33,10 +33,12 @@ service model (the ``errors`` lists of the operations this library calls)::
     │   │   ├── SoftwareTokenMFANotFound, MFAMethodNotFound
     │   ├── RequestRejected            the request's values were refused
     │   │   ├── InvalidParameter, InvalidPassword, PasswordHistoryPolicyViolation,
-    │   │   │   AliasExists, UsernameExists, CodeDeliveryFailure, ConcurrentModification, ...
+    │   │   │   AliasExists, UsernameExists, CodeDeliveryFailure, ConcurrentModification,
+    │   │   │   DeviceKeyExists, ...
     │   ├── ConfigurationError         fix the pool, client, IAM or Lambda configuration
     │   │   ├── ResourceNotFound, InvalidUserPoolConfiguration, Forbidden, Unauthorized,
     │   │   │   UnsupportedOperation, InvalidSmsRole*, InvalidEmailRole*, *Lambda*, ...
+    │   │   │   └── DeviceNotFound (a ResourceNotFound): the sign-in's device is unknown
     │   ├── InternalError              Cognito's own fault (HTTP 5xx)
     │   └── UnknownServiceError        a code this library does not know; ``code`` keeps it
     └── TokenError                     TokenVerifier refused a token (never echoed)
@@ -83,6 +85,8 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailed",
     "CredentialsRequired",
+    "DeviceKeyExists",
+    "DeviceNotFound",
     "EnableSoftwareTokenMFA",
     "ExpiredCode",
     "FeatureUnavailableInTier",
@@ -405,6 +409,12 @@ class CodeDeliveryFailure(RequestRejected):
     code = "CodeDeliveryFailureException"
 
 
+class DeviceKeyExists(RequestRejected):
+    """ConfirmDevice for a device that is already confirmed."""
+
+    code = "DeviceKeyExistsException"
+
+
 class ConcurrentModification(RequestRejected):
     retryable = True
     code = "ConcurrentModificationException"
@@ -444,6 +454,15 @@ class TierChangeNotAllowed(RequestRejected):
 
 class ResourceNotFound(ConfigurationError):
     code = "ResourceNotFoundException"
+
+
+class DeviceNotFound(ResourceNotFound):
+    """Cognito no longer knows the device a sign-in named (it was forgotten, or belongs to
+    another pool or user): drop the stored device credentials and sign in again without them.
+
+    Raised by a sign-in given ``device=`` credentials; the flow is closed. Its
+    ``error_code`` stays ``ResourceNotFoundException``, Cognito's code.
+    """
 
 
 class InvalidUserPoolConfiguration(ConfigurationError):

@@ -1,6 +1,6 @@
 """Deprecated alias of an internal module (the sign-in flow's async driver).
 
-``cognito_mfa.flow`` is internal: its code is in ``cognito_mfa._flow``, and its public
+``cognito_mfa._flow`` is internal: its code is in ``cognito_mfa._flow``, and its public
 names are exported from ``cognito_mfa``. Importing this module still works and warns.
 """
 

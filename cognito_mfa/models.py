@@ -21,12 +21,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_serializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from ._limits import MAX_TEXT, loads
 from .errors import InvalidInput, ProtocolError
 
-__all__ = ["CognitoUserSession", "MfaType", "NewDeviceMetadata", "decode_jwt_claims_unverified"]
+__all__ = [
+    "CognitoUserSession",
+    "Device",
+    "DeviceCredentials",
+    "MfaType",
+    "NewDeviceMetadata",
+    "decode_jwt_claims_unverified",
+]
 
 
 class MfaType(StrEnum):
@@ -102,12 +109,60 @@ def _padded(part: str) -> str:
 
 
 class NewDeviceMetadata(BaseModel):
-    """``AuthenticationResult.NewDeviceMetadata``: present when device tracking is on."""
+    """``AuthenticationResult.NewDeviceMetadata``: the device Cognito made for this sign-in.
+
+    Present when the pool tracks devices and the sign-in named no known device. Confirm it
+    with :meth:`CognitoUser.confirm_device <cognito_mfa.CognitoUser.confirm_device>` to
+    remember it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     device_key: str
     device_group_key: str
+
+
+class DeviceCredentials(BaseModel):
+    """A confirmed device's credentials, from :meth:`CognitoUser.confirm_device
+    <cognito_mfa.CognitoUser.confirm_device>`, to sign in with later
+    (``pool.sign_in(username, password, device=credentials)``).
+
+    **A long-lived bearer secret**: with the user's password, the device password stands in
+    for the second factor of a remembered device. ``repr`` masks it; ``model_dump_json()``
+    writes it in clear so the credentials can be stored (keep that JSON as you keep a
+    password: a file only the user can read, a keychain). ``user_confirmation_necessary`` is
+    what ConfirmDevice answered: True when the pool remembers devices only on the user's
+    say-so (then call ``remember_device``).
+    """
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    device_key: str = Field(min_length=1, max_length=55)
+    device_group_key: str = Field(min_length=1, max_length=MAX_TEXT)
+    device_password: SecretStr = Field(min_length=1, max_length=MAX_TEXT)
+    user_confirmation_necessary: bool = False
+
+    @field_serializer("device_password", when_used="json")
+    def _reveal(self, value: SecretStr) -> str:
+        return value.get_secret_value()
+
+
+class Device(BaseModel):
+    """A device Cognito remembers for a user (``DeviceType`` of ListDevices / GetDevice).
+
+    ``remembered`` is the ``dev:device_remembered_status`` attribute (None when absent);
+    ``attributes`` holds every attribute as Cognito sent it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    device_key: str
+    name: str | None = None
+    remembered: bool | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    created_at: AwareDatetime | None = None
+    last_modified_at: AwareDatetime | None = None
+    last_authenticated_at: AwareDatetime | None = None
 
 
 class CognitoUserSession(BaseModel):
@@ -128,6 +183,15 @@ class CognitoUserSession(BaseModel):
     expires_at: AwareDatetime
     """When the access token stops being accepted (issue time + ``ExpiresIn``)."""
     new_device_metadata: NewDeviceMetadata | None = None
+    device_key: str | None = None
+    """The device this sign-in is bound to: the remembered device it signed in with, or the
+    new device Cognito made for it. :meth:`UserPool.refresh <cognito_mfa.UserPool.refresh>`
+    sends it (a device-tracking pool refuses the refresh without it)."""
+
+    @property
+    def new_device(self) -> NewDeviceMetadata | None:
+        """The device Cognito made for this sign-in (same as :attr:`new_device_metadata`)."""
+        return self.new_device_metadata
 
     @field_serializer("id_token", "access_token", "refresh_token", when_used="json")
     def _reveal(self, value: SecretStr | None) -> str | None:

@@ -20,13 +20,13 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from pydantic import SecretStr
 
 from . import _protocol as protocol
-from ._checks import check_secret, check_string_map, check_text
+from ._checks import check_device_key, check_secret, check_string_map, check_text
 from ._defaults import default_clock, default_random_bytes
 from ._flow import AuthFlow, FlowState
 from ._protocol import AppClient, AuthFlowType, TokensStep
 from ._transport import NOT_OPEN, RetryPolicy, Transport
 from .errors import InvalidInput, PoolClosed, ProtocolError
-from .models import CognitoUserSession
+from .models import CognitoUserSession, Device, DeviceCredentials
 
 if TYPE_CHECKING:
     from .preferences import MfaSettings, UserData
@@ -180,6 +180,7 @@ class UserPool:
         *,
         auth_flow: AuthFlowType | str = AuthFlowType.USER_SRP_AUTH,
         client_metadata: Mapping[str, str] | None = None,
+        device: DeviceCredentials | None = None,
     ) -> AuthFlow:
         """Start a sign-in (nothing is sent until the flow is iterated).
 
@@ -187,15 +188,35 @@ class UserPool:
         ``auth_flow`` is ``USER_SRP_AUTH`` (default; the password never leaves the process) or
         ``USER_PASSWORD_AUTH``. ``client_metadata`` goes to every call that accepts it.
 
+        ``device``: the credentials of a device confirmed earlier
+        (:meth:`CognitoUser.confirm_device <cognito_mfa.CognitoUser.confirm_device>`), SRP
+        sign-ins only. Its key goes with the password; when Cognito remembers the device, the
+        device proves its password (device SRP, inside the flow) and no MFA challenge is asked.
+        Iterating raises :class:`~cognito_mfa.errors.DeviceNotFound` when Cognito no longer
+        knows the device: drop the credentials and sign in again without them.
+
         Raises InvalidInput (empty username or password, text that is not valid Unicode,
-        another auth flow) and PoolClosed at once; the flow's iteration raises the rest.
+        another auth flow, ``device`` that is not DeviceCredentials or comes with
+        USER_PASSWORD_AUTH) and PoolClosed at once; the flow's iteration raises the rest.
         """
         __tracebackhide__ = True  # keeps the password out of pytest's failure output
         secret = check_secret(password, "password")
         flow = AuthFlowType(auth_flow) if _is_flow(auth_flow) else None
         if flow not in (AuthFlowType.USER_SRP_AUTH, AuthFlowType.USER_PASSWORD_AUTH):
             raise InvalidInput("auth_flow must be USER_SRP_AUTH or USER_PASSWORD_AUTH")
-        return self._flow(username, secret, flow, admin=False, client_metadata=client_metadata)
+        if device is not None:
+            if not isinstance(device, DeviceCredentials):
+                raise InvalidInput("device must be DeviceCredentials")
+            if flow is not AuthFlowType.USER_SRP_AUTH:
+                # a remembered device stands in for MFA only after an SRP password proof
+                raise InvalidInput("a device sign-in needs auth_flow USER_SRP_AUTH")
+            # credentials come from storage: text that cannot be sent fails here, typed
+            check_device_key(device.device_key)
+            check_text(device.device_group_key, "device_group_key")
+            check_secret(device.device_password, "device_password")
+        return self._flow(
+            username, secret, flow, admin=False, client_metadata=client_metadata, device=device
+        )
 
     def admin_sign_in(
         self,
@@ -226,6 +247,7 @@ class UserPool:
         *,
         admin: bool,
         client_metadata: Mapping[str, str] | None,
+        device: DeviceCredentials | None = None,
     ) -> AuthFlow:
         check_text(username, "username")
         metadata = _check_metadata(client_metadata)
@@ -237,6 +259,7 @@ class UserPool:
             auth_flow=auth_flow,
             admin=admin,
             client_metadata=metadata,
+            device=device,
         )
 
     def resume(self, state: FlowState | str | bytes) -> AuthFlow:
@@ -268,9 +291,12 @@ class UserPool:
     ) -> CognitoUserSession:
         """New ID and access tokens from the session's refresh token (REFRESH_TOKEN_AUTH).
 
-        The refresh token is kept (Cognito does not send a new one). Raises InvalidInput (no
-        refresh token), TokenRevoked (refresh token expired or revoked: sign in again),
-        NotAuthorized, other service and transport errors, PoolClosed.
+        The refresh token is kept (Cognito does not send a new one). The session's device
+        (:attr:`CognitoUserSession.device_key`, else the access token's ``device_key`` claim)
+        is sent as DEVICE_KEY: a device-tracking pool refuses to refresh a device-bound
+        sign-in without it. Raises InvalidInput (no refresh token), TokenRevoked (refresh
+        token expired or revoked: sign in again), NotAuthorized, other service and transport
+        errors, PoolClosed.
         """
         if not isinstance(session, CognitoUserSession):
             raise InvalidInput("session must be a CognitoUserSession")
@@ -278,18 +304,23 @@ class UserPool:
             raise InvalidInput("the session has no refresh token")
         self._require_open()
         username = session.username if self.client_secret is not None else None
+        device_key = _device_key_of(session)
         call = protocol.refresh_tokens(
             self.app_client,
             session.refresh_token,
             username=username,
             client_metadata=_check_metadata(client_metadata),
+            device_key=device_key,
         )
         response = await self.transport.call(call.operation, call.params)
         step = protocol.parse_auth_response(response)
         if not isinstance(step, TokensStep):
             raise ProtocolError(f"refresh answered with a challenge ({step.name})")
         return protocol.parse_authentication_result(
-            step.result, issued_at=self.clock(), previous_refresh_token=session.refresh_token
+            step.result,
+            issued_at=self.clock(),
+            previous_refresh_token=session.refresh_token,
+            device_key=device_key,
         )
 
     # --- users ---------------------------------------------------------------------------
@@ -321,6 +352,49 @@ class UserPool:
         from .user import admin_get_user
 
         return await admin_get_user(self, username)
+
+    # --- devices (IAM credentials) -------------------------------------------------------
+
+    async def admin_list_devices(self, username: str) -> list[Device]:
+        """AdminListDevices (needs IAM credentials): every device Cognito remembers for
+        ``username``, all pages. Raises as :meth:`admin_get_user`."""
+        from .user import admin_list_devices
+
+        return await admin_list_devices(self, username)
+
+    async def admin_get_device(self, username: str, device_key: str) -> Device:
+        """AdminGetDevice (needs IAM credentials). Raises ResourceNotFound for an unknown
+        device, and as :meth:`admin_get_user`."""
+        from .user import admin_get_device
+
+        return await admin_get_device(self, username, device_key)
+
+    async def admin_forget_device(self, username: str, device_key: str) -> None:
+        """AdminForgetDevice (needs IAM credentials): the device signs in as a new one after.
+        Raises ResourceNotFound for an unknown device, and as :meth:`admin_get_user`."""
+        from .user import admin_forget_device
+
+        await admin_forget_device(self, username, device_key)
+
+    async def admin_update_device_status(
+        self, username: str, device_key: str, *, remembered: bool
+    ) -> None:
+        """AdminUpdateDeviceStatus (needs IAM credentials): remember or stop remembering.
+        Raises ResourceNotFound for an unknown device, and as :meth:`admin_get_user`."""
+        from .user import admin_update_device_status
+
+        await admin_update_device_status(self, username, device_key, remembered=remembered)
+
+
+def _device_key_of(session: CognitoUserSession) -> str | None:
+    """The device the session's tokens are bound to: its own record, else the claim."""
+    if session.device_key is not None:
+        return session.device_key
+    try:
+        claim = session.unverified_access_claims.get("device_key")
+    except ProtocolError:
+        return None  # not a JWT we can read: Cognito judges the refresh token alone
+    return claim if isinstance(claim, str) and claim else None
 
 
 def _is_flow(value: object) -> bool:

@@ -1,6 +1,6 @@
 """Deprecated alias of an internal module (Cognito's request builders and answer parsers).
 
-``cognito_mfa.protocol`` is internal: its code is in ``cognito_mfa._protocol``, and its public
+``cognito_mfa._protocol`` is internal: its code is in ``cognito_mfa._protocol``, and its public
 names are exported from ``cognito_mfa``. Importing this module still works and warns.
 """
 

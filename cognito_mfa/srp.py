@@ -1,6 +1,6 @@
 """Deprecated alias of an internal module (Cognito's SRP-6a math).
 
-``cognito_mfa.srp`` is internal: its code is in ``cognito_mfa._srp``, and its public
+``cognito_mfa._srp`` is internal: its code is in ``cognito_mfa._srp``, and its public
 names are exported from ``cognito_mfa``. Importing this module still works and warns.
 """
 

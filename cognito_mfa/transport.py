@@ -1,6 +1,6 @@
 """Deprecated alias of an internal module (the aioboto3 transport).
 
-``cognito_mfa.transport`` is internal: its code is in ``cognito_mfa._transport``, and its public
+``cognito_mfa._transport`` is internal: its code is in ``cognito_mfa._transport``, and its public
 names are exported from ``cognito_mfa``. Importing this module still works and warns.
 """
 

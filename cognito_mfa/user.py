@@ -2,11 +2,15 @@
 
 Ports ``associateSoftwareToken``, ``verifySoftwareToken``, ``setUserMfaPreference``,
 ``getUserData``, the deprecated ``enableMFA`` / ``disableMFA`` / ``getMFAOptions`` and
-``globalSignOut`` (``docs/protocol.md`` §8) as coroutines with typed results, plus the server-side
-``AdminSetUserMFAPreference`` / ``AdminGetUser`` for services holding IAM credentials.
-Operations: Cognito API reference, AssociateSoftwareToken, VerifySoftwareToken,
-SetUserMFAPreference, SetUserSettings, GetUser, GlobalSignOut, AdminSetUserMFAPreference,
-AdminGetUser.
+``globalSignOut`` and the remembered-device calls (``confirmDevice``, ``setDeviceStatusRemembered``
+/ ``setDeviceStatusNotRemembered``, ``forgetDevice``, ``listDevices``, ``getDevice``;
+``docs/protocol.md`` §8, ``docs/devices.md``) as coroutines with typed results, plus the
+server-side ``AdminSetUserMFAPreference`` / ``AdminGetUser`` / ``Admin*Device*`` for services
+holding IAM credentials. Operations: Cognito API reference, AssociateSoftwareToken,
+VerifySoftwareToken, SetUserMFAPreference, SetUserSettings, GetUser, GlobalSignOut,
+ConfirmDevice, UpdateDeviceStatus, ListDevices, GetDevice, ForgetDevice,
+AdminSetUserMFAPreference, AdminGetUser, AdminListDevices, AdminGetDevice, AdminForgetDevice,
+AdminUpdateDeviceStatus.
 
 Every user operation is authorised by the session's access token. When Cognito says the
 access token has expired, the session is renewed once through ``pool.refresh`` (the refresh
@@ -22,13 +26,19 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Final, Protocol
 
 import anyio
+import anyio.to_thread
 from pydantic import SecretStr
 
 from . import _protocol as protocol
-from ._checks import check_code, check_device_name, check_encodable
+from . import _srp as srp
+from ._checks import check_code, check_device_key, check_device_name, check_encodable
+from ._defaults import srp_limiter
+from ._hidden import Hidden
 from ._protocol import (
     Call,
     VerifyStatus,
@@ -44,11 +54,20 @@ from .errors import (
     NotAuthorized,
     TokenRevoked,
 )
-from .models import CognitoUserSession, MfaType
+from .models import CognitoUserSession, Device, DeviceCredentials, MfaType
 from .preferences import MfaOption, MfaSettings, UserData
 from .totp import SoftwareTokenSecret
 
-__all__ = ["CognitoUser", "PoolLike", "admin_get_user", "admin_set_user_mfa_preference"]
+__all__ = [
+    "CognitoUser",
+    "PoolLike",
+    "admin_forget_device",
+    "admin_get_device",
+    "admin_get_user",
+    "admin_list_devices",
+    "admin_set_user_mfa_preference",
+    "admin_update_device_status",
+]
 
 # Cognito's message for an access token past its ``exp`` (errors.py maps it to TokenRevoked,
 # together with revoked tokens, which a refresh cannot help).
@@ -64,6 +83,9 @@ class PoolLike(Protocol):
 
     @property
     def pool_id(self) -> str: ...
+
+    @property
+    def random_bytes(self) -> Callable[[int], bytes]: ...
 
     async def refresh(self, session: CognitoUserSession, /) -> CognitoUserSession: ...
 
@@ -106,7 +128,7 @@ class CognitoUser:
 
     @property
     def session(self) -> CognitoUserSession:
-        """Deprecated alias of :attr:`tokens`."""
+        """The current tokens: the same as :attr:`tokens`."""
         return self._session
 
     # --- the one authorised-call path -----------------------------------------------------
@@ -245,6 +267,114 @@ class CognitoUser:
         """
         await self._call(protocol.global_sign_out())
 
+    # --- remembered devices ---------------------------------------------------------------
+
+    async def confirm_device(self, device_name: str | None = None) -> DeviceCredentials:
+        """Confirm the session's new device (``tokens.new_device``), to remember it.
+
+        Makes a random device password and sends its SRP salt and verifier (never the
+        password) with ConfirmDevice. Returns the device's credentials, to store (a bearer
+        secret) and give to ``pool.sign_in(..., device=credentials)`` later. When the pool
+        remembers devices only on the user's say-so, ``user_confirmation_necessary`` is True
+        and the device is remembered once :meth:`remember_device` is called.
+
+        ``device_name`` (optional, 1-1024 characters) is shown in device lists.
+
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidInput` (before sending: the session has no new
+        device, a bad name), :class:`~cognito_mfa.errors.DeviceKeyExists` (already
+        confirmed), :class:`~cognito_mfa.errors.ResourceNotFound` (unknown device),
+        :class:`~cognito_mfa.errors.InvalidParameter`.
+        """
+        __tracebackhide__ = True  # keeps the device password out of pytest's failure output
+        new = self._session.new_device_metadata
+        if new is None:
+            raise InvalidInput(
+                "the session has no new device: the pool does not track devices, or the "
+                "sign-in already used one"
+            )
+        if device_name is not None:
+            check_device_name(device_name)
+        random_bytes = self._pool.random_bytes
+        password = SecretStr(srp.device_password(random_bytes(srp.DEVICE_PASSWORD_BYTES)))
+        # boxed: the verifier is derived from the device password, so no plain local holds it
+        config = Hidden(
+            await anyio.to_thread.run_sync(
+                partial(
+                    srp.device_verifier_config,
+                    new.device_group_key,
+                    new.device_key,
+                    password.get_secret_value(),
+                    random_bytes(srp.DEVICE_SALT_BYTES),
+                ),
+                limiter=srp_limiter(),
+            )
+        )
+        response = await self._call(
+            protocol.confirm_device(
+                device_key=new.device_key,
+                device_name=device_name,
+                salt_b64=config.value[0],
+                verifier_b64=config.value[1],
+            )
+        )
+        return DeviceCredentials(
+            device_key=new.device_key,
+            device_group_key=new.device_group_key,
+            device_password=password,
+            user_confirmation_necessary=protocol.parse_confirm_device(response),
+        )
+
+    def _device_key(self, device_key: str | None) -> str:
+        if device_key is None:
+            device_key = self._session.device_key
+            if device_key is None:
+                raise InvalidInput("the session is bound to no device: pass device_key")
+        return check_device_key(device_key)
+
+    async def set_device_status(self, device_key: str, remembered: bool) -> None:
+        """UpdateDeviceStatus: remember the device (it may then stand in for MFA) or not.
+
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidInput` (before sending),
+        :class:`~cognito_mfa.errors.ResourceNotFound` (unknown device),
+        :class:`~cognito_mfa.errors.InvalidParameter`.
+        """
+        key = check_device_key(device_key)
+        if not isinstance(remembered, bool):
+            raise InvalidInput("remembered must be True or False")
+        await self._call(protocol.update_device_status(key, remembered=remembered))
+
+    async def remember_device(self, device_key: str | None = None) -> None:
+        """Remember a device (``None``: this session's device). Raises as
+        :meth:`set_device_status`, and InvalidInput when ``None`` and the session has no
+        device."""
+        await self.set_device_status(self._device_key(device_key), True)
+
+    async def forget_device(self, device_key: str | None = None) -> None:
+        """ForgetDevice (``None``: this session's device): its credentials stop working and
+        its next sign-in gets the MFA challenge. Raises as :meth:`set_device_status`."""
+        await self._call(protocol.forget_device(self._device_key(device_key)))
+
+    async def list_devices(self) -> list[Device]:
+        """ListDevices: every device Cognito remembers for the user, all pages.
+
+        Raises, besides the class's common errors:
+        :class:`~cognito_mfa.errors.InvalidParameter`.
+        """
+        devices: list[Device] = []
+        token: str | None = None
+        while True:
+            page, token = protocol.parse_device_list(await self._call(protocol.list_devices(token)))
+            devices += page
+            if token is None:
+                return devices
+
+    async def get_device(self, device_key: str) -> Device:
+        """GetDevice: one device of the user. Raises as :meth:`set_device_status`."""
+        response = await self._call(protocol.get_device(check_device_key(device_key)))
+        return protocol.parse_device(response.get("Device"))
+
     # --- legacy, deprecated as in amazon-cognito-identity-js ------------------------------
 
     async def enable_mfa(self) -> None:
@@ -337,3 +467,49 @@ async def admin_get_user(pool: PoolLike, username: str) -> UserData:
     _check_username(username)
     call = protocol.admin_get_user(pool.pool_id, username)
     return parse_user_data(await pool.transport.call(call.operation, call.params))
+
+
+async def admin_list_devices(pool: PoolLike, username: str) -> list[Device]:
+    """AdminListDevices: every device of ``username``, all pages. Raises as
+    :func:`admin_get_user`."""
+    _check_username(username)
+    devices: list[Device] = []
+    token: str | None = None
+    while True:
+        call = protocol.admin_list_devices(pool.pool_id, username, token)
+        page, token = protocol.parse_device_list(
+            await pool.transport.call(call.operation, call.params)
+        )
+        devices += page
+        if token is None:
+            return devices
+
+
+async def admin_get_device(pool: PoolLike, username: str, device_key: str) -> Device:
+    """AdminGetDevice. Raises ResourceNotFound for an unknown device, and as
+    :func:`admin_get_user`."""
+    _check_username(username)
+    call = protocol.admin_get_device(pool.pool_id, username, check_device_key(device_key))
+    response = await pool.transport.call(call.operation, call.params)
+    return protocol.parse_device(response.get("Device"))
+
+
+async def admin_forget_device(pool: PoolLike, username: str, device_key: str) -> None:
+    """AdminForgetDevice. Raises ResourceNotFound for an unknown device, and as
+    :func:`admin_get_user`."""
+    _check_username(username)
+    call = protocol.admin_forget_device(pool.pool_id, username, check_device_key(device_key))
+    await pool.transport.call(call.operation, call.params)
+
+
+async def admin_update_device_status(
+    pool: PoolLike, username: str, device_key: str, *, remembered: bool
+) -> None:
+    """AdminUpdateDeviceStatus. Raises ResourceNotFound for an unknown device, and as
+    :func:`admin_get_user`."""
+    _check_username(username)
+    key = check_device_key(device_key)
+    if not isinstance(remembered, bool):
+        raise InvalidInput("remembered must be True or False")
+    call = protocol.admin_update_device_status(pool.pool_id, username, key, remembered=remembered)
+    await pool.transport.call(call.operation, call.params)

@@ -4,7 +4,8 @@ rich's tracebacks, Sentry and ``traceback.TracebackException(capture_locals=True
 ``repr`` of every local variable of every frame an exception passed through, its causes and
 contexts included. Each flow (SRP and USER_PASSWORD_AUTH sign-in; SMS, TOTP, EMAIL_OTP,
 SELECT_MFA_TYPE, MFA_SETUP and NEW_PASSWORD_REQUIRED challenges; refresh; a signed-in user's
-TOTP enrolment; a wrong password; wrong codes) runs against the in-process emulator, with and
+TOTP enrolment; a remembered device, with a wrong device password and forgotten; a wrong
+password; wrong codes) runs against the in-process emulator, with and
 without an app client secret, once clean and then once for each of its requests with that
 request failing. Every error raised is formatted with ``capture_locals=True`` and every frame
 (of the error, its causes and contexts, shown or suppressed) is searched for every secret the
@@ -45,6 +46,7 @@ PASSWORD = "Correct-Horse-9"
 NEW_PASSWORD = "Battery-Staple-7"
 WRONG_PASSWORD = "Wrong-Horse-9!"
 TEMPORARY_PASSWORD = "Temp-Horse-1"
+WRONG_DEVICE_PASSWORD = "Wrong-Device-Password-1"
 PHONE = "+15555550100"
 START = 1_800_000_000.0
 
@@ -73,6 +75,7 @@ SECRET_KEYS = frozenset(
         "RefreshToken",
         "SecretCode",
         "ClientSecret",
+        "PasswordVerifier",
     }
 )
 
@@ -108,6 +111,7 @@ class Run:
         self.users = users
         self.errors: list[BaseException] = []
         self.totp_secrets: list[str] = []
+        self.device_passwords: list[str] = []
 
     def __repr__(self) -> str:
         return "<Run>"
@@ -221,6 +225,26 @@ async def user_totp_enrolment(run: Run) -> None:
     await signed_in.verify_software_token(run.totp(secret.secret_code))
 
 
+async def remembered_device(run: Run) -> None:
+    user = run.users["totp"]
+    flow = run.pool.sign_in(user.username, SecretStr(PASSWORD))
+    async for challenge in flow:
+        await challenge.answer(run.totp(user.totp_secret))  # type: ignore[union-attr]
+    signed_in = run.pool.user(flow.session)
+    creds = await signed_in.confirm_device(device_name="laptop")
+    run.device_passwords.append(creds.device_password.get_secret_value())
+    wrong = creds.model_copy(update={"device_password": SecretStr(WRONG_DEVICE_PASSWORD)})
+    signin = run.pool.sign_in(user.username, SecretStr(PASSWORD), device=wrong)
+    await run.expect(cm.NotAuthorized, anext(aiter(signin)))
+    device_flow = run.pool.sign_in(user.username, SecretStr(PASSWORD), device=creds)
+    async for _ in device_flow:
+        raise AssertionError("a remembered device gets no challenge")
+    await run.pool.refresh(device_flow.session)
+    await signed_in.forget_device(creds.device_key)
+    signin = run.pool.sign_in(user.username, SecretStr(PASSWORD), device=creds)
+    await run.expect(cm.DeviceNotFound, anext(aiter(signin)))
+
+
 FLOWS: dict[str, tuple[Callable[[Run], Awaitable[None]], dict[str, Any]]] = {
     "SRP, SMS, refresh": (srp_sms_and_refresh, {}),
     "USER_PASSWORD_AUTH, TOTP": (password_auth_totp, {}),
@@ -230,11 +254,17 @@ FLOWS: dict[str, tuple[Callable[[Run], Awaitable[None]], dict[str, Any]]] = {
     "MFA_SETUP": (mfa_setup, {"mfa": "ON", "sms": False, "email": False}),
     "NEW_PASSWORD_REQUIRED": (new_password_required, {"mfa": "OFF"}),
     "user TOTP enrolment": (user_totp_enrolment, {}),
+    "remembered device": (remembered_device, {"devices": True}),
 }
 
 
 # errors a clean run of each flow raises on purpose (wrong codes, wrong passwords)
-EXPECTED_ERRORS = {"EMAIL_OTP": 0, "SELECT_MFA_TYPE": 0, "wrong password": 2}
+EXPECTED_ERRORS = {
+    "EMAIL_OTP": 0,
+    "SELECT_MFA_TYPE": 0,
+    "wrong password": 2,
+    "remembered device": 2,
+}
 
 
 # --- running a flow, and searching what it left ------------------------------------------------
@@ -261,6 +291,8 @@ def _wire_secrets(value: Any, label: str = "") -> Iterator[tuple[str, str]]:
 
 async def _run(name: str, *, client_secret: bool, fail_at: int | None) -> Outcome:
     flow, pool_options = FLOWS[name]
+    pool_options = dict(pool_options)
+    devices = pool_options.pop("devices", False)
     emulator = FailAt(clock=lambda: START)
     exponents: list[bytes] = []
 
@@ -277,7 +309,13 @@ async def _run(name: str, *, client_secret: bool, fail_at: int | None) -> Outcom
     ) as client:
         seeder = Seeder(client, clock=emulator.now)
         seeded = await seeder.create_pool_and_client(generate_secret=client_secret, **pool_options)
-        users = await _users(seeder, seeded, pool_options)
+        users = await _users(seeder, seeded, pool_options, devices=devices)
+        if devices:
+            await client.update_user_pool(
+                UserPoolId=seeded.pool_id,
+                MfaConfiguration="OPTIONAL",
+                DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
+            )
         emulator.advance(60)  # past the seeder's enrolment step: the current code is fresh
         pool = cm.UserPool(
             seeded.pool_id,
@@ -304,8 +342,12 @@ async def _run(name: str, *, client_secret: bool, fail_at: int | None) -> Outcom
             for raw in exchange:
                 if raw:
                     found.extend(_wire_secrets(json.loads(raw)))
+        found += [("device password", p) for p in run.device_passwords]
+        found += [("wrong device password", WRONG_DEVICE_PASSWORD)]
         found += [(f"{m.medium} code", m.code) for m in emulator.messages]
         for raw in exponents:
+            if len(raw) != srp.SECRET_EXPONENT_BITS // 8:
+                continue  # a device password's or salt's bytes (the password is listed)
             a = srp.secret_exponent(raw)
             found += [("SRP exponent (hex)", format(a, "x")), ("SRP exponent", str(a))]
         found += [("password", PASSWORD), ("wrong password", WRONG_PASSWORD)]
@@ -313,7 +355,11 @@ async def _run(name: str, *, client_secret: bool, fail_at: int | None) -> Outcom
         return Outcome(errors, found, emulator.count)
 
 
-async def _users(seeder: Seeder, seeded: SeededPool, options: dict[str, Any]) -> dict[str, Any]:
+async def _users(
+    seeder: Seeder, seeded: SeededPool, options: dict[str, Any], *, devices: bool = False
+) -> dict[str, Any]:
+    if devices:
+        return {"totp": await seeder.create_user(seeded, "tia", PASSWORD, preferred="TOTP")}
     if options.get("mfa") == "ON":
         return {"setup": await seeder.create_user(seeded, "frank", PASSWORD)}
     if options.get("mfa") == "OFF":

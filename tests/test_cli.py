@@ -236,6 +236,8 @@ def test_demo_runs_and_exits_zero() -> None:
         "SELECT_MFA_TYPE",
         "SMS_MFA",
         "get_mfa_options -> [SMS/phone_number]",
+        "challenges asked: none (the remembered device stood in for MFA)",
+        "DeviceNotFound: Device does not exist.",
         "signed out.",
     ):
         assert expected in out

@@ -22,6 +22,15 @@ OPERATIONS_WE_CALL = (
     "GetUser",
     "AdminGetUser",
     "GlobalSignOut",
+    "ConfirmDevice",
+    "UpdateDeviceStatus",
+    "ListDevices",
+    "GetDevice",
+    "ForgetDevice",
+    "AdminUpdateDeviceStatus",
+    "AdminListDevices",
+    "AdminGetDevice",
+    "AdminForgetDevice",
 )
 
 

@@ -164,8 +164,6 @@ def test_mfa_challenge_without_session_is_a_protocol_error() -> None:
 UNSUPPORTED = {
     "CUSTOM_CHALLENGE",
     "SELECT_CHALLENGE",
-    "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER",
     "ADMIN_NO_SRP_AUTH",
     "SMS_OTP",
     "PASSWORD",
@@ -827,3 +825,83 @@ def test_the_table_renders_as_a_diagram() -> None:
         if event is not Event.FAIL:
             assert f"{source.value} --> {target.value}: {event.value}" in diagram
     assert "IDLE --> FAILED: FAIL" in diagram
+
+
+# --- remembered devices on a scripted transport -----------------------------------------------
+
+DEVICE = cm.DeviceCredentials(
+    device_key="us-east-1_dev-1",
+    device_group_key="-group",
+    device_password=SecretStr("device-password"),
+)
+
+
+async def test_unknown_device_on_the_password_answer_is_device_not_found() -> None:
+    # amazon-cognito-identity-js sends DEVICE_KEY only here: Cognito refuses it at this step
+    verifier, _ = _password_verifier_script("bob", "pw")
+    refused = cm.ResourceNotFound(
+        "Device does not exist.", code="ResourceNotFoundException", operation="x"
+    )
+    pool = _pool(verifier, refused)
+    flow = pool.sign_in("bob", "pw", device=DEVICE)
+    with pytest.raises(cm.DeviceNotFound) as info:
+        await anext(aiter(flow))
+    assert info.value.error_code == "ResourceNotFoundException"
+    assert flow.phase is Phase.FAILED
+    (_, initiate), (_, answer) = _calls(pool)
+    assert initiate["AuthParameters"]["DEVICE_KEY"] == DEVICE.device_key
+    assert answer["ChallengeResponses"]["DEVICE_KEY"] == DEVICE.device_key
+    # another ResourceNotFound (a wrong client id, say) stays what it is
+    pool = _pool(cm.ResourceNotFound("User pool client does not exist."))
+    with pytest.raises(cm.ResourceNotFound) as other:
+        await anext(aiter(pool.sign_in("bob", "pw", device=DEVICE)))
+    assert not isinstance(other.value, cm.DeviceNotFound)
+
+
+async def test_device_steps_are_answered_with_a_proof_cognito_accepts() -> None:
+    verifier, _ = _password_verifier_script("bob", "pw")
+    device_v = srp.verifier(DEVICE.device_group_key, DEVICE.device_key, "device-password", SALT)
+    device_b = srp.server_public(device_v, SERVER_B)
+    steps = [
+        verifier,
+        _challenge("DEVICE_SRP_AUTH", USERNAME="bob"),
+        _challenge(
+            "DEVICE_PASSWORD_VERIFIER",
+            SALT=format(SALT, "x"),
+            SRP_B=format(device_b, "x"),
+            SECRET_BLOCK="ZGV2aWNlLWJsb2Nr",
+            USERNAME="bob",
+        ),
+        TOKENS,
+    ]
+    pool = _pool(*steps, secret="sec-ret-123")
+    flow = pool.sign_in("bob", "pw", device=DEVICE)
+    assert [c async for c in flow] == []
+    assert flow.session.device_key == DEVICE.device_key
+    calls = _calls(pool)
+    assert [c["ChallengeName"] for _, c in calls[1:]] == [
+        "PASSWORD_VERIFIER",
+        "DEVICE_SRP_AUTH",
+        "DEVICE_PASSWORD_VERIFIER",
+    ]
+    srp_auth, proof = calls[2][1], calls[3][1]
+    assert srp_auth["Session"] == SESSION and proof["Session"] == SESSION
+    assert srp_auth["ChallengeResponses"]["DEVICE_KEY"] == DEVICE.device_key
+    responses = proof["ChallengeResponses"]
+    assert responses["SECRET_HASH"] == cm.protocol.secret_hash("bob", "client1", "sec-ret-123")
+    key = srp.server_key(
+        srp_a_hex=srp_auth["ChallengeResponses"]["SRP_A"],
+        v=device_v,
+        b=SERVER_B,
+        big_b=device_b,
+    )
+    assert srp.verify_password_claim(
+        key,
+        DEVICE.device_group_key,
+        DEVICE.device_key,
+        responses["PASSWORD_CLAIM_SECRET_BLOCK"],
+        responses["TIMESTAMP"],
+        responses["PASSWORD_CLAIM_SIGNATURE"],
+    )
+    # a fresh a for the device: not the password step's
+    assert srp_auth["ChallengeResponses"]["SRP_A"] != calls[0][1]["AuthParameters"]["SRP_A"]

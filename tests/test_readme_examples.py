@@ -212,3 +212,32 @@ async def test_legacy_methods(
             "MFA options: (MfaOption(delivery_medium='SMS', attribute_name='phone_number'),)" in out
         )
         assert (await pool.user(session).get_user_data()).enabled_mfa == ()
+
+
+async def test_remember_this_device(
+    front: Front, seeded: SeededPool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A remembered device signs in without a code; forgotten, the code is asked again."""
+    erin = await front.seeder.create_user(seeded, "erin", PASSWORD, preferred="TOTP")
+    await front.client.update_user_pool(
+        UserPoolId=seeded.pool_id,
+        MfaConfiguration="OPTIONAL",
+        DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
+    )
+    person = Person(front, "erin", capsys)
+    examples = load_examples(person)
+    person.screen = f"otpauth://totp/erin?secret={erin.totp_secret}\n"  # the app holds this
+    async with cm.UserPool(seeded.pool_id, seeded.client_id, **options_for(front)) as pool:
+        session, stored = await examples["sign_in_remembering"](pool, "erin", PASSWORD)
+        assert stored is not None and person.prompts == ["Enter MFA code: "]
+        assert "Device remembered" in person._read_screen()
+
+        session, again = await examples["sign_in_remembering"](pool, "erin", PASSWORD, stored)
+        assert again == stored and person.prompts == ["Enter MFA code: "]  # no code asked
+        assert session.device_key == stored.device_key
+
+        await examples["forget_this_device"](pool.user(session))
+        _, fresh = await examples["sign_in_remembering"](pool, "erin", PASSWORD, stored)
+        assert "Stored device no longer known" in person._read_screen()
+        assert len(person.prompts) == 2
+        assert fresh is not None and fresh.device_key != stored.device_key

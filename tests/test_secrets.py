@@ -80,6 +80,7 @@ SECRET_KEYS = frozenset(
         "RefreshToken",
         "SecretCode",
         "ClientSecret",
+        "PasswordVerifier",
     }
 )
 
@@ -178,6 +179,8 @@ class Exposure:
                     found.extend(_wire_secrets(json.loads(raw)))
         found.extend((f"{m.medium} code", m.code) for m in self.emulator.messages)
         for raw in self.exponents:
+            if len(raw) != srp.SECRET_EXPONENT_BITS // 8:
+                continue  # a device password's or salt's bytes (the password is listed)
             a = srp.secret_exponent(raw)
             found += [
                 ("SRP secret exponent (hex)", format(a, "x")),
@@ -493,6 +496,47 @@ async def test_management_calls_keep_secrets_out(exposure: tuple[Exposure, Seede
         await seen.expect(cm.TokenRevoked, pool.refresh(user.session))
         await seen.expect(cm.NotAuthorized, user.global_sign_out())
     seen.check(at_least={"SecretCode", "UserCode", "AccessToken", "REFRESH_TOKEN", "SMS code"})
+
+
+async def test_device_paths_keep_secrets_out(exposure: tuple[Exposure, Seeder]) -> None:
+    seen, seeder = exposure
+    seeded = await seeder.create_pool_and_client(generate_secret=True)
+    tia = await seeder.create_user(seeded, "tia", PASSWORD, preferred="TOTP")
+    assert tia.totp_secret is not None
+    await seeder.client.update_user_pool(
+        UserPoolId=seeded.pool_id,
+        MfaConfiguration="OPTIONAL",
+        DeviceConfiguration={"ChallengeRequiredOnNewDevice": True},
+    )
+    seen.emulator.advance(60)
+    async with _pool(seen, seeded) as pool:
+        flow = pool.sign_in(tia.username, PASSWORD)
+        _keep_flow(seen, flow)
+        async for challenge in flow:
+            await flow.send_mfa_code(_totp(seen, tia.totp_secret))
+            seen.keep(challenge)
+        user = pool.user(flow.session)
+        creds = await user.confirm_device(device_name="laptop")
+        seen.secret("device password", creds.device_password.get_secret_value())
+        seen.keep(user, flow.session, creds, creds.model_dump())
+
+        wrong = creds.model_copy(update={"device_password": SecretStr("Wrong-Device-Password")})
+        seen.secret("wrong device password", "Wrong-Device-Password")
+        signin = pool.sign_in(tia.username, PASSWORD, device=wrong)
+        _keep_flow(seen, signin)
+        await seen.expect(cm.NotAuthorized, anext(aiter(signin)))
+
+        signin = pool.sign_in(tia.username, PASSWORD, device=creds)
+        _keep_flow(seen, signin)
+        assert [c async for c in signin] == []
+        refreshed = await pool.refresh(signin.session)
+        seen.keep(signin.session, refreshed, *await user.list_devices())
+        seen.keep(await user.get_device(creds.device_key))
+        await user.forget_device(creds.device_key)
+        signin = pool.sign_in(tia.username, PASSWORD, device=creds)
+        _keep_flow(seen, signin)
+        await seen.expect(cm.DeviceNotFound, anext(aiter(signin)))
+    seen.check(at_least={"device password", "PasswordVerifier", "SRP_A", "Session"})
 
 
 # --- pytest's own failure output ------------------------------------------------------------

@@ -4,7 +4,8 @@ tests/js/drive.js signs in with SRP and answers SOFTWARE_TOKEN_MFA, SMS_MFA (cod
 GET /_emulator/messages), SELECT_MFA_TYPE and MFA_SETUP (TOTP computed in Node), then tries a
 wrong password; it prints one JSON object that is checked here. Its "devices" mode has the
 SDK confirm, remember and sign in with its own device (DEVICE_SRP_AUTH), and hands device
-credentials across in both directions between the SDK and the Python device client. The SDK
+credentials across in both directions between the SDK and the Python device client, and
+between the SDK and the library itself (``confirm_device``, ``sign_in(device=...)``). The SDK
 is installed from tests/js/package-lock.json (``npm ci --prefix tests/js``) on first use; the
 test is skipped only where Node.js itself is absent.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ import fronts
 import pytest
 from conftest import Harness
 from device_client import DeviceCredentials, World, access_claims, device_secret
+from pydantic import SecretStr
 
+import cognito_mfa as cm
 from cognito_mfa.testing import EmulatorServer, Seeder
 from cognito_mfa.testing.service import WireResponse
 
@@ -276,3 +280,90 @@ async def test_the_javascript_sdk_remembers_its_device_and_skips_mfa(
     )["Device"]
     names = {a["Name"]: a["Value"] for a in device["DeviceAttributes"]}
     assert names["dev:device_remembered_status"] == "remembered"
+
+
+@pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+async def test_the_library_and_the_javascript_sdk_accept_each_others_devices(
+    served_emulator: EmulatorServer,
+) -> None:
+    """A device confirmed by cognito_mfa (``confirm_device``) signs in through the SDK without
+    MFA, and the SDK's own device signs in through ``pool.sign_in(device=...)``."""
+    session = aioboto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    async with session.client("cognito-idp", endpoint_url=served_emulator.url) as client:
+        seeder = Seeder(client, clock=served_emulator.emulator.now)
+        pool = await seeder.create_pool_and_client("js-library-devices")
+        js_user = await seeder.create_user(pool, "js-device-user", PASSWORD, totp=True)
+        await seeder.create_user(
+            pool, "lib-device-user", PASSWORD, phone="+15555550145", mfa=["SMS"]
+        )
+        await client.update_user_pool(
+            UserPoolId=pool.pool_id,
+            MfaConfiguration="OPTIONAL",
+            DeviceConfiguration={
+                "ChallengeRequiredOnNewDevice": True,
+                "DeviceOnlyRememberedOnUserPrompt": True,
+            },
+        )
+
+    def clock() -> datetime:
+        with served_emulator.lock:
+            return datetime.fromtimestamp(served_emulator.emulator.now(), UTC)
+
+    async with cm.UserPool(
+        pool.pool_id, pool.client_id, endpoint_url=served_emulator.url, clock=clock
+    ) as library:
+        flow = library.sign_in("lib-device-user", PASSWORD)
+        async for challenge in flow:
+            assert isinstance(challenge, cm.SmsMfaChallenge), challenge
+            with served_emulator.lock:
+                code = served_emulator.emulator.last_code("lib-device-user", "SMS")
+            await challenge.answer(code)
+        user = library.user(flow.tokens)
+        made = await user.confirm_device(device_name="cognito-mfa")
+        assert made.user_confirmation_necessary is True
+        await user.remember_device()
+
+        results = _drive(
+            {
+                "mode": "devices",
+                "endpoint": served_emulator.url,
+                "poolId": pool.pool_id,
+                "clientId": pool.client_id,
+                "users": {
+                    "js": {
+                        "username": "js-device-user",
+                        "password": PASSWORD,
+                        "totpSecret": js_user.totp_secret,
+                    },
+                    "py": {
+                        "username": "lib-device-user",
+                        "password": PASSWORD,
+                        "device": {
+                            "deviceKey": made.device_key,
+                            "deviceGroupKey": made.device_group_key,
+                            "password": made.device_password.get_secret_value(),
+                        },
+                    },
+                },
+            }
+        )
+        # the library's device in the SDK: DEVICE_SRP_AUTH answered there, no MFA callback
+        assert results["pyDevice"]["steps"] == [], results["pyDevice"]
+        assert results["pyDevice"]["result"] == "success", results["pyDevice"]
+        assert results["pyDevice"]["deviceKey"] == made.device_key
+        assert results["again"]["steps"] == [], results["again"]
+
+        # the SDK's device in the library: no challenge yielded, tokens bound to it
+        js_made = results["jsDevice"]
+        creds = cm.DeviceCredentials(
+            device_key=js_made["deviceKey"],
+            device_group_key=js_made["deviceGroupKey"],
+            device_password=SecretStr(js_made["password"]),
+        )
+        flow = library.sign_in("js-device-user", PASSWORD, device=creds)
+        assert [challenge.challenge_name async for challenge in flow] == []
+        assert flow.tokens.unverified_access_claims["device_key"] == creds.device_key
+        refreshed = await library.refresh(flow.tokens)
+        assert refreshed.device_key == creds.device_key
