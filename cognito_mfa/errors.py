@@ -19,14 +19,15 @@ service model (the ``errors`` lists of the operations this library calls)::
     ├── ServiceError                   Cognito answered with an error (code, message, ...)
     │   ├── CodeRejected               ask the user for a (new) code
     │   │   ├── CodeMismatch, ExpiredCode, EnableSoftwareTokenMFA
-    │   ├── Throttled                  slow down and retry later
-    │   │   ├── TooManyRequests, LimitExceeded, TooManyFailedAttempts
+    │   ├── SlowDown                   too many attempts or requests: stop, try later
+    │   │   ├── Throttled                  retried with backoff, then surfaced
+    │   │   │   ├── TooManyRequests, LimitExceeded, TooManyFailedAttempts
+    │   │   └── PasswordAttemptsExceeded   the user is locked out for a while (never retried)
     │   ├── AuthenticationFailed       the user cannot go on as things are
     │   │   ├── NotAuthorized
     │   │   │   ├── InvalidSession     a challenge session that is unknown, used or expired
     │   │   │   │   ├── SessionExpired, SessionAlreadyUsed
-    │   │   │   ├── TokenRevoked       the access/refresh token is revoked or expired: sign in again
-    │   │   │   └── PasswordAttemptsExceeded
+    │   │   │   └── TokenRevoked       the access/refresh token is revoked or expired: sign in again
     │   │   ├── UserNotFound, UserNotConfirmed, PasswordResetRequired
     │   ├── MfaNotSetUp                the factor asked for is not set up
     │   │   ├── SoftwareTokenMFANotFound, MFAMethodNotFound
@@ -53,6 +54,16 @@ service model (the ``errors`` lists of the operations this library calls)::
 The ``TokenError`` family is raised by :class:`cognito_mfa.TokenVerifier`, locally (no Cognito
 call is involved). ``JwksUnavailable`` belongs to it because the token could not be verified;
 a service usually answers it with 503 rather than 401.
+
+``except SlowDown`` tells "too many attempts" from "wrong password or code" (``NotAuthorized``,
+``CodeRejected``): ``PasswordAttemptsExceeded`` arrives as a ``NotAuthorizedException`` but is
+not a :class:`NotAuthorized`, so a handler of wrong passwords never shows a lock-out as one.
+
+Which errors keep a sign-in alive: :attr:`CognitoError.sign_in_alive` is True for the classes
+after which the same challenge, on the same session, can be answered again (an ``InvalidInput``
+raised by an answer: nothing was sent; ``CodeMismatch``; ``EnableSoftwareTokenMFA`` while
+verifying a TOTP set-up; ``InvalidPassword`` and ``PasswordHistoryPolicyViolation`` for a new
+password). After any other error the flow is FAILED: start the sign-in again.
 
 Messages never carry a secret: the service's message is kept as Cognito sent it (Cognito does
 not echo codes or passwords), and our own messages name fields, never their values.
@@ -111,6 +122,7 @@ __all__ = [
     "SessionAlreadyUsed",
     "SessionExpired",
     "SigningKeyNotCached",
+    "SlowDown",
     "SoftwareTokenMFANotFound",
     "Throttled",
     "TierChangeNotAllowed",
@@ -146,6 +158,13 @@ __all__ = [
 class CognitoError(Exception):
     """Base of every error this library raises."""
 
+    sign_in_alive: ClassVar[bool] = False
+    """Whether the sign-in whose answer raised this is still open at the same challenge.
+
+    True only for the classes that mean "that answer was not accepted, answer again" (see the
+    module docstring); a sign-in flow's own ``phase`` is the authority for a given flow.
+    """
+
 
 # --- our side ----------------------------------------------------------------------------
 
@@ -155,7 +174,12 @@ class UsageError(CognitoError):
 
 
 class InvalidInput(UsageError, ValueError):
-    """An argument is invalid (empty username, a code that is not 6 digits, ...)."""
+    """An argument is invalid (empty username, a code that is not 6 digits, ...).
+
+    Raised before anything is sent, so a challenge answered with a malformed value is still
+    open (``sign_in_alive``)."""
+
+    sign_in_alive = True
 
 
 class FlowStateError(UsageError):
@@ -242,8 +266,16 @@ class CodeRejected(ServiceError):
     """The code the user gave was refused: ask for a (new) code."""
 
 
-class Throttled(ServiceError):
-    """Too many requests or attempts: slow down, then retry."""
+class SlowDown(ServiceError):
+    """Too many attempts or requests: stop, and tell the user to try again later.
+
+    Catch this, not :class:`NotAuthorized`, to tell a lock-out from a wrong password.
+    """
+
+
+class Throttled(SlowDown):
+    """Too many requests or attempts: slow down, then retry (the transport retries these with
+    backoff before they surface)."""
 
     retryable = True
 
@@ -267,6 +299,8 @@ class ConfigurationError(ServiceError):
 class CodeMismatch(CodeRejected):
     """The MFA or TOTP code was wrong; the same challenge may be answered again."""
 
+    sign_in_alive = True
+
     code = "CodeMismatchException"
 
 
@@ -278,6 +312,8 @@ class ExpiredCode(CodeRejected):
 
 class EnableSoftwareTokenMFA(CodeRejected):
     """Verifying the TOTP setup failed (wrong code, or Cognito answered Status ERROR)."""
+
+    sign_in_alive = True
 
     code = "EnableSoftwareTokenMFAException"
 
@@ -316,8 +352,13 @@ class TokenRevoked(NotAuthorized):
     """The access or refresh token is expired or revoked: the user must sign in again."""
 
 
-class PasswordAttemptsExceeded(NotAuthorized):
-    """Too many failed attempts: Cognito locks the user out for a while."""
+class PasswordAttemptsExceeded(SlowDown):
+    """Too many failed attempts: Cognito locks the user out for a while.
+
+    Cognito sends it as ``NotAuthorizedException`` (``error_code`` keeps that), but it is not a
+    wrong password: it sits under :class:`SlowDown`, not :class:`NotAuthorized`. It is not a
+    :class:`Throttled` either, so the transport never retries it.
+    """
 
 
 class UserNotFound(AuthenticationFailed):
@@ -348,10 +389,12 @@ class InvalidParameter(RequestRejected):
 
 class InvalidPassword(RequestRejected):
     code = "InvalidPasswordException"
+    sign_in_alive = True
 
 
 class PasswordHistoryPolicyViolation(RequestRejected):
     code = "PasswordHistoryPolicyViolationException"
+    sign_in_alive = True
 
 
 class AliasExists(RequestRejected):
@@ -478,7 +521,7 @@ class UnknownServiceError(ServiceError):
 
 
 # Cognito's wording for the NotAuthorized cases that need a distinct class (docs/protocol.md §7).
-_NOT_AUTHORIZED_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[NotAuthorized]], ...] = (
+_NOT_AUTHORIZED_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[ServiceError]], ...] = (
     (re.compile(r"session is expired", re.I), SessionExpired),
     (re.compile(r"session can only be used once", re.I), SessionAlreadyUsed),
     (re.compile(r"^Invalid session", re.I), InvalidSession),

@@ -31,7 +31,9 @@ from typing import Any
 import pytest
 
 import cognito_mfa as cm
+import cognito_mfa.fastapi as cm_fastapi
 import cognito_mfa.testing as cmt
+import cognito_mfa.web as cm_web
 from cognito_mfa.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +295,12 @@ def _reference_targets(page: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("page", "package", "prefix"),
-    [("cognito_mfa.md", cm, "cognito_mfa."), ("testing.md", cmt, "cognito_mfa.testing.")],
+    [
+        ("cognito_mfa.md", cm, "cognito_mfa."),
+        ("testing.md", cmt, "cognito_mfa.testing."),
+        ("web.md", cm_web, "cognito_mfa.web."),
+        ("fastapi.md", cm_fastapi, "cognito_mfa.fastapi."),
+    ],
 )
 def test_the_api_reference_shows_every_public_name_and_nothing_else(
     page: str, package: Any, prefix: str

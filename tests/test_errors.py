@@ -105,7 +105,6 @@ def test_named_classes_and_groups(
         ("Refresh Token has expired", cm.TokenRevoked),
         ("Refresh Token has been revoked", cm.TokenRevoked),
         ("Access Token has expired", cm.TokenRevoked),
-        ("Password attempts exceeded", cm.PasswordAttemptsExceeded),
         ("Incorrect username or password.", cm.NotAuthorized),
     ],
 )
@@ -116,6 +115,54 @@ def test_not_authorized_is_specialised_by_message(
     assert type(error) is cls
     assert isinstance(error, cm.NotAuthorized)
     assert error.error_code == "NotAuthorizedException"
+
+
+def test_a_lock_out_is_told_from_a_wrong_password_by_one_except() -> None:
+    locked = errors.error_for_code("NotAuthorizedException", "Password attempts exceeded")
+    wrong = errors.error_for_code("NotAuthorizedException", "Incorrect username or password.")
+    assert type(locked) is cm.PasswordAttemptsExceeded
+    assert locked.error_code == "NotAuthorizedException"  # Cognito's code is kept
+    # a wrong-password handler never sees a lock-out, and one except takes every "too many"
+    assert not isinstance(locked, cm.NotAuthorized | cm.AuthenticationFailed | cm.CodeRejected)
+    assert isinstance(locked, cm.SlowDown)
+    assert not isinstance(wrong, cm.SlowDown)
+    for code in ("LimitExceededException", "TooManyRequestsException"):
+        throttled = errors.error_for_code(code, "slow down")
+        assert isinstance(throttled, cm.SlowDown)
+        assert isinstance(throttled, cm.Throttled)  # the old group still catches them
+    # the transport retries Throttled with backoff; a lock-out must never be retried
+    assert not isinstance(locked, cm.Throttled)
+    assert not cm.RetryPolicy().should_retry("RespondToAuthChallenge", locked, 1)
+
+
+def test_the_command_line_tells_a_lock_out_to_wait() -> None:
+    from cognito_mfa.cli import _one_line
+
+    locked = errors.error_for_code("NotAuthorizedException", "Password attempts exceeded")
+    wrong = errors.error_for_code("NotAuthorizedException", "Incorrect username or password.")
+    assert _one_line(locked).endswith("Next: wait a little and try again.")
+    assert _one_line(wrong).endswith("Next: check the username and password.")
+
+
+def test_the_errors_that_keep_a_sign_in_alive() -> None:
+    alive = {
+        name
+        for name in cm.__all__
+        if isinstance(getattr(cm, name), type)
+        and issubclass(getattr(cm, name), cm.CognitoError)
+        and getattr(cm, name).sign_in_alive
+    }
+    assert alive == {
+        "InvalidInput",
+        "CodeMismatch",
+        "EnableSoftwareTokenMFA",
+        "InvalidPassword",
+        "PasswordHistoryPolicyViolation",
+    }
+    assert errors.error_for_code("CodeMismatchException", "wrong").sign_in_alive
+    assert not errors.error_for_code("ExpiredCodeException", "late").sign_in_alive
+    assert not cm.SessionExpired("x").sign_in_alive
+    assert not cm.FlowStateError("x").sign_in_alive
 
 
 def test_session_expired_is_an_invalid_session_is_not_authorized() -> None:

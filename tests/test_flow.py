@@ -18,6 +18,7 @@ from pydantic import SecretStr, TypeAdapter
 
 import cognito_mfa as cm
 from cognito_mfa import _flow as flow
+from cognito_mfa import _protocol as protocol
 from cognito_mfa import _srp as srp
 from cognito_mfa import challenges
 from cognito_mfa._flow import TRANSITIONS, Event, FlowMachine, Phase
@@ -415,7 +416,7 @@ async def test_code_mismatch_keeps_the_challenge_and_session() -> None:
     for _, params in calls[1:]:
         assert params["ChallengeResponses"]["USERNAME"] == "uuid-1"
         assert params["Session"] == SESSION
-        assert params["ChallengeResponses"]["SECRET_HASH"] == cm.protocol.secret_hash(
+        assert params["ChallengeResponses"]["SECRET_HASH"] == protocol.secret_hash(
             "uuid-1", "client1", "client-secret-value-123"
         )
 
@@ -711,7 +712,7 @@ async def test_moto_style_verifier_math_on_user_id_answer_with_username() -> Non
     (_, initiate), (_, verify) = _calls(pool)
     responses = verify["ChallengeResponses"]
     assert responses["USERNAME"] == "bob"
-    assert responses["SECRET_HASH"] == cm.protocol.secret_hash("bob", "client1", "sec-ret-123")
+    assert responses["SECRET_HASH"] == protocol.secret_hash("bob", "client1", "sec-ret-123")
     # the proof checks out for USER_ID_FOR_SRP, as Cognito computes it
     v = srp.verifier("Abc123", uuid, "pw", SALT)
     key = srp.server_key(
@@ -888,7 +889,7 @@ async def test_device_steps_are_answered_with_a_proof_cognito_accepts() -> None:
     assert srp_auth["Session"] == SESSION and proof["Session"] == SESSION
     assert srp_auth["ChallengeResponses"]["DEVICE_KEY"] == DEVICE.device_key
     responses = proof["ChallengeResponses"]
-    assert responses["SECRET_HASH"] == cm.protocol.secret_hash("bob", "client1", "sec-ret-123")
+    assert responses["SECRET_HASH"] == protocol.secret_hash("bob", "client1", "sec-ret-123")
     key = srp.server_key(
         srp_a_hex=srp_auth["ChallengeResponses"]["SRP_A"],
         v=device_v,

@@ -60,6 +60,7 @@ PUBLIC = {
     "CodeMismatch",
     "ExpiredCode",
     "EnableSoftwareTokenMFA",
+    "SlowDown",
     "Throttled",
     "TooManyRequests",
     "LimitExceeded",
@@ -146,6 +147,44 @@ def test_every_error_in_errors_all_is_public() -> None:
 
     missing = {n for n in errors.__all__ if n != "error_for_code"} - set(cm.__all__)
     assert missing == set()
+
+
+def test_the_web_subpackages_names_are_pinned() -> None:
+    import cognito_mfa.fastapi as cm_fastapi
+    import cognito_mfa.web as cm_web
+
+    assert set(cm_web.__all__) == {
+        "APP_KEY_ENV",
+        "DEFAULT_TTL",
+        "PROBLEMS",
+        "PROBLEM_TYPE_BASE",
+        "AppKey",
+        "ChallengePending",
+        "FlowStore",
+        "MemoryFlowStore",
+        "Outcome",
+        "Problem",
+        "RedisFlowStore",
+        "SignInAlreadyAnswered",
+        "SignInError",
+        "SignInExpired",
+        "SignInStateRefused",
+        "SignedIn",
+        "TotpSetup",
+        "WebSignIn",
+        "problem_for",
+        "public_challenge",
+    }
+    assert set(cm_fastapi.__all__) == {
+        "CSRF_HEADER",
+        "CookieNames",
+        "auth_router",
+        "csrf_problem",
+        "problem_response",
+    }
+    for module in (cm_web, cm_fastapi):
+        for name in module.__all__:
+            assert hasattr(module, name), name
 
 
 @pytest.mark.parametrize("name", ["flow", "protocol", "transport", "srp"])

@@ -1,0 +1,294 @@
+"""A sign-in spread over several HTTP requests: :class:`WebSignIn`, and its typed outcomes.
+
+Each step of a sign-in ends with the flow's state sealed (:class:`~cognito_mfa.web.AppKey`)
+and stored (:class:`~cognito_mfa.web.FlowStore`) under a fresh random handle, which the caller
+hands to the browser; the next request takes the record (exactly one request can), resumes the
+flow with ``pool.resume`` and answers it. Whatever the answer leads to is stored under a new
+handle, so a late duplicate of an old request finds its handle already answered rather than
+answering the next challenge with a stale value.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import SecretStr, ValidationError
+
+from .. import AuthFlow, FlowState, Phase
+from ..challenges import (
+    Challenge,
+    EmailOtpChallenge,
+    MfaCodeChallenge,
+    MfaSetupChallenge,
+    NewPasswordRequiredChallenge,
+    SelectMfaTypeChallenge,
+    SmsMfaChallenge,
+    SoftwareTokenMfaChallenge,
+)
+from ..errors import CognitoError, FlowStateError, InvalidInput
+from ..models import CognitoUserSession, MfaType
+from ..totp import SoftwareTokenSecret
+from ._errors import SignInExpired, SignInStateRefused
+from ._seal import AppKey, new_nonce
+from ._store import FlowStore, MemoryFlowStore, check_handle, check_ttl
+
+if TYPE_CHECKING:
+    from ..pool import UserPool
+
+__all__ = [
+    "DEFAULT_TTL",
+    "ChallengePending",
+    "Outcome",
+    "SignedIn",
+    "TotpSetup",
+    "WebSignIn",
+    "public_challenge",
+]
+
+#: Cognito's default AuthSessionValidity: 3 minutes.
+DEFAULT_TTL: Final = 180.0
+
+
+@dataclass(frozen=True, repr=False)
+class SignedIn:
+    """The sign-in is complete: ``tokens`` are the user's (bearer secrets, masked in reprs)."""
+
+    tokens: CognitoUserSession
+
+    def __repr__(self) -> str:
+        return "SignedIn(tokens=<hidden>)"
+
+
+@dataclass(frozen=True)
+class ChallengePending:
+    """The sign-in waits for an answer to ``challenge``, stored under ``handle``.
+
+    ``rejected`` is set when the answer just given was refused but the same challenge is still
+    open (a wrong code, a malformed value, a password the policy refuses): show it and ask
+    again. ``handle`` is a bearer secret (not in the repr): an HttpOnly cookie, never a URL.
+    """
+
+    handle: str = field(repr=False)
+    challenge: Challenge
+    rejected: CognitoError | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The challenge's public fields as JSON-ready data (:func:`public_challenge`)."""
+        return public_challenge(self.challenge)
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    """MFA_SETUP with TOTP: ``secret`` to show (QR code), then answer with a code from the app.
+
+    The sign-in is stored under ``handle`` (a bearer secret, not in the repr).
+    """
+
+    handle: str = field(repr=False)
+    secret: SoftwareTokenSecret
+    username: str
+
+
+Outcome = SignedIn | ChallengePending
+"""What a step of a web sign-in leads to."""
+
+
+def public_challenge(challenge: Challenge) -> dict[str, Any]:
+    """A challenge's fields that may be shown to the user: ``name``, and per challenge the
+    masked ``destination``, the ``options`` (wire names), ``code_length``,
+    ``required_attributes``. Never the session."""
+    out: dict[str, Any] = {"name": challenge.challenge_name}
+    if isinstance(challenge, SmsMfaChallenge | EmailOtpChallenge):
+        out["destination"] = challenge.destination
+        out["delivery_medium"] = challenge.delivery_medium
+    if isinstance(challenge, SoftwareTokenMfaChallenge):
+        out["friendly_device_name"] = challenge.friendly_device_name
+    if isinstance(challenge, MfaCodeChallenge):
+        out["code_length"] = challenge.code_length
+    if isinstance(challenge, SelectMfaTypeChallenge | MfaSetupChallenge):
+        out["options"] = [option.value for option in challenge.options]
+    if isinstance(challenge, NewPasswordRequiredChallenge):
+        out["required_attributes"] = list(challenge.required_attributes)
+    return out
+
+
+class WebSignIn:
+    """Sign-ins across requests and replicas, over one open :class:`~cognito_mfa.UserPool`.
+
+    ``key``: the application key every replica shares. ``store``: where sealed states live
+    (default: a :class:`~cognito_mfa.web.MemoryFlowStore`, for one process). ``ttl``: how long
+    a step may wait, in seconds; set it to the app client's AuthSessionValidity (3 minutes by
+    default). ``clock`` (seconds since the epoch) and ``new_handle`` are for tests.
+    """
+
+    def __init__(
+        self,
+        pool: UserPool,
+        key: AppKey,
+        store: FlowStore | None = None,
+        *,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+        new_handle: Callable[[], str] | None = None,
+    ) -> None:
+        if not isinstance(key, AppKey):
+            raise InvalidInput("key must be an AppKey (AppKey.from_env() or AppKey(bytes))")
+        self.pool = pool
+        self.store: FlowStore = store if store is not None else MemoryFlowStore()
+        self.ttl = check_ttl(ttl)
+        self._key = key
+        self._clock = clock
+        self._new_handle = new_handle or (lambda: secrets.token_urlsafe(32))
+
+    def __repr__(self) -> str:
+        return f"<WebSignIn pool={self.pool.pool_id} store={self.store!r}>"
+
+    # --- the steps ------------------------------------------------------------------------
+
+    async def start(
+        self,
+        username: str,
+        password: str | SecretStr,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> Outcome:
+        """Check the password; returns :class:`SignedIn` or the first :class:`ChallengePending`.
+
+        Raises InvalidInput (before anything is sent) and whatever the sign-in raises
+        (NotAuthorized for a wrong password, PasswordAttemptsExceeded, ...).
+        """
+        __tracebackhide__ = True  # keeps the password out of pytest's failure output
+        flow = self.pool.sign_in(username, password, client_metadata=client_metadata)
+        return await self._next(flow)
+
+    async def answer(
+        self,
+        handle: str,
+        *,
+        code: str | SecretStr | None = None,
+        mfa_type: MfaType | str | None = None,
+        new_password: str | SecretStr | None = None,
+        attributes: Mapping[str, str] | None = None,
+        friendly_device_name: str | None = None,
+    ) -> Outcome:
+        """Answer the sign-in stored under ``handle`` with exactly one of ``code`` (SMS, TOTP,
+        e-mail, or the TOTP set-up's first code), ``mfa_type`` (SELECT_MFA_TYPE) or
+        ``new_password`` (NEW_PASSWORD_REQUIRED, with ``attributes`` when required).
+
+        The old handle is used up. A refused answer that leaves the challenge open returns
+        :class:`ChallengePending` with ``rejected`` set and a new handle. Raises InvalidInput
+        (not exactly one answer; nothing taken), SignInExpired, SignInAlreadyAnswered,
+        SignInStateRefused (nothing sent), and any error that ends the sign-in
+        (SessionExpired, PasswordAttemptsExceeded, ...).
+        """
+        __tracebackhide__ = True  # keeps the answer out of pytest's failure output
+        given = [value for value in (code, mfa_type, new_password) if value is not None]
+        if len(given) != 1:
+            raise InvalidInput("give exactly one of code, mfa_type and new_password")
+        flow, secret = await self._resume(handle)
+        challenge = flow.challenge
+        try:
+            if code is not None:
+                if isinstance(challenge, MfaCodeChallenge):
+                    await challenge.answer(code)
+                elif isinstance(challenge, MfaSetupChallenge) and flow.phase is Phase.ASSOCIATED:
+                    await challenge.verify_software_token(code, friendly_device_name)
+                else:
+                    raise FlowStateError("this step of the sign-in does not take a code")
+            elif mfa_type is not None:
+                if not isinstance(challenge, SelectMfaTypeChallenge):
+                    raise FlowStateError("this step of the sign-in does not take an MFA type")
+                await challenge.select(mfa_type)
+            else:
+                assert new_password is not None
+                if not isinstance(challenge, NewPasswordRequiredChallenge):
+                    raise FlowStateError("this step of the sign-in does not take a new password")
+                await challenge.answer(new_password, attributes)
+        except CognitoError as exc:
+            pending = flow.challenge
+            if pending is None:  # the sign-in is over: nothing to store again
+                raise
+            return ChallengePending(await self._save(flow, secret), pending, rejected=exc)
+        return await self._next(flow)
+
+    async def totp_setup(self, handle: str) -> TotpSetup | ChallengePending:
+        """MFA_SETUP with TOTP: get the secret to show (AssociateSoftwareToken, once; asked
+        again, the same secret is returned). Then :meth:`answer` with ``code``.
+
+        When the step is not an MFA_SETUP offering TOTP, nothing is sent and the result is
+        :class:`ChallengePending` with ``rejected`` a FlowStateError. Raises SignInExpired,
+        SignInAlreadyAnswered, SignInStateRefused, and the errors of
+        :meth:`~cognito_mfa.MfaSetupChallenge.associate_software_token` (which end it).
+        """
+        flow, secret = await self._resume(handle)
+        challenge = flow.challenge
+        if secret is None:
+            if not (
+                isinstance(challenge, MfaSetupChallenge)
+                and MfaType.SOFTWARE_TOKEN_MFA in challenge.options
+                and flow.phase is not Phase.ASSOCIATED
+            ):
+                # nothing was sent: the sign-in stays usable under a new handle
+                assert challenge is not None
+                refused = FlowStateError("this step of the sign-in is not a TOTP set-up")
+                return ChallengePending(await self._save(flow, None), challenge, rejected=refused)
+            secret = await challenge.associate_software_token()
+        assert challenge is not None
+        return TotpSetup(await self._save(flow, secret), secret, challenge.username)
+
+    async def discard(self, handle: str) -> None:
+        """Forget the sign-in stored under ``handle`` (the user gave up)."""
+        try:
+            await self.store.discard(check_handle(handle))
+        except SignInExpired:
+            return
+
+    # --- storing and resuming -------------------------------------------------------------
+
+    async def _next(self, flow: AuthFlow) -> Outcome:
+        try:
+            challenge = await anext(aiter(flow))
+        except StopAsyncIteration:
+            return SignedIn(flow.tokens)
+        return ChallengePending(await self._save(flow, None), challenge)
+
+    async def _save(self, flow: AuthFlow, secret: SoftwareTokenSecret | None) -> str:
+        state = flow.state
+        handle = check_handle(self._new_handle())
+        payload: dict[str, Any] = {
+            "expires": self._clock() + self.ttl,
+            "state": json.loads(state.model_dump_json()),
+        }
+        if secret is not None:
+            payload["totp"] = secret.secret_code.get_secret_value()
+        record = self._key.seal(
+            json.dumps(payload, separators=(",", ":")).encode("utf-8"),
+            binding=(handle, self.pool.pool_id, self.pool.client_id),
+            nonce=new_nonce(),
+        )
+        await self.store.put(handle, record, ttl=self.ttl)
+        return handle
+
+    async def _resume(self, handle: str) -> tuple[AuthFlow, SoftwareTokenSecret | None]:
+        record = await self.store.take(check_handle(handle))
+        plain = self._key.open(record, binding=(handle, self.pool.pool_id, self.pool.client_id))
+        try:
+            payload = json.loads(plain)
+            expires = float(payload["expires"])
+            state = FlowState.model_validate(payload["state"])
+            totp = payload.get("totp")
+            secret = None if totp is None else SoftwareTokenSecret(secret_code=SecretStr(totp))
+        except (ValueError, KeyError, TypeError, ValidationError):
+            # authenticated yet unreadable: written by another version; refuse, send nothing
+            raise SignInStateRefused("the stored sign-in could not be read") from None
+        if expires <= self._clock():
+            raise SignInExpired("the sign-in expired")
+        try:
+            return self.pool.resume(state), secret
+        except InvalidInput:
+            raise SignInStateRefused("the stored sign-in does not fit this pool") from None
