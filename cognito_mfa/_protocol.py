@@ -88,6 +88,7 @@ __all__ = [
     "password_verifier_responses",
     "refresh_tokens",
     "respond_to_challenge",
+    "revoke_token",
     "secret_hash",
     "select_mfa_type_responses",
     "session_of",
@@ -818,6 +819,17 @@ def get_user() -> Call:
 def global_sign_out() -> Call:
     """GlobalSignOut (add the access token)."""
     return Call("GlobalSignOut", HiddenDict())
+
+
+def revoke_token(client: AppClient, refresh_token: SecretStr) -> Call:
+    """RevokeToken: the refresh token and the access tokens issued from it stop working.
+
+    A client with a secret sends the secret itself (``ClientSecret``), not a SECRET_HASH.
+    """
+    params = HiddenDict({"Token": refresh_token.get_secret_value(), "ClientId": client.client_id})
+    if client.client_secret is not None:
+        params["ClientSecret"] = client.client_secret.get_secret_value()
+    return Call("RevokeToken", params)
 
 
 def admin_set_user_mfa_preference(

@@ -85,6 +85,7 @@ IDEMPOTENT_OPERATIONS: Final = frozenset(
         "AdminInitiateAuth",
         "GetUser",
         "AdminGetUser",
+        "RevokeToken",  # revoking twice revokes once
         "SetUserMFAPreference",
         "AdminSetUserMFAPreference",
         "SetUserSettings",

@@ -40,6 +40,7 @@ from ._checks import check_code, check_device_key, check_device_name, check_enco
 from ._defaults import srp_limiter
 from ._hidden import Hidden
 from ._protocol import (
+    AppClient,
     Call,
     VerifyStatus,
     parse_legacy_mfa_options,
@@ -86,6 +87,9 @@ class PoolLike(Protocol):
 
     @property
     def random_bytes(self) -> Callable[[int], bytes]: ...
+
+    @property
+    def app_client(self) -> AppClient: ...
 
     async def refresh(self, session: CognitoUserSession, /) -> CognitoUserSession: ...
 
@@ -266,6 +270,24 @@ class CognitoUser:
         already signed out.
         """
         await self._call(protocol.global_sign_out())
+
+    async def revoke_token(self) -> None:
+        """Sign this session out: revoke its refresh token and the access tokens issued from it.
+
+        Other sessions of the user stay signed in (unlike :meth:`global_sign_out`); this is
+        what Amplify's ``signOut()`` does. The app client must allow token revocation (the
+        default for clients created since 2021).
+
+        Raises :class:`~cognito_mfa.errors.InvalidInput` when the session has no refresh
+        token (nothing is sent); :class:`~cognito_mfa.errors.Unauthorized` when the app client
+        may not revoke, :class:`~cognito_mfa.errors.UnsupportedOperation` when revocation is
+        off for it; the transport's errors.
+        """
+        refresh_token = self._session.refresh_token
+        if refresh_token is None:
+            raise InvalidInput("this session has no refresh token to revoke")
+        call = protocol.revoke_token(self._pool.app_client, refresh_token)
+        await self._pool.transport.call(call.operation, call.params)
 
     # --- remembered devices ---------------------------------------------------------------
 

@@ -22,6 +22,7 @@ OPERATIONS_WE_CALL = (
     "GetUser",
     "AdminGetUser",
     "GlobalSignOut",
+    "RevokeToken",
     "ConfirmDevice",
     "UpdateDeviceStatus",
     "ListDevices",

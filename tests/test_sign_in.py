@@ -384,6 +384,24 @@ async def test_refresh(front: Front, seeded: SeededPool) -> None:
         assert refreshed.unverified_id_claims["cognito:username"] == user.username
 
 
+async def test_revoke_token_signs_only_this_session_out(front: Front, seeded: SeededPool) -> None:
+    user = await _sms_user(front, seeded)
+    async with front.user_pool(seeded) as pool:
+        first = pool.sign_in(user.username, PASSWORD)
+        await _run(front, first)
+        other = pool.sign_in(user.username, PASSWORD)
+        await _run(front, other)
+        await pool.user(first.tokens).revoke_token()
+        with pytest.raises(cm.TokenRevoked):
+            await pool.refresh(first.tokens)
+        with pytest.raises(cm.TokenRevoked):  # the access token issued from it, too
+            await pool.user(first.tokens).get_user_data()
+        # another session of the same user is not signed out
+        assert (await pool.user(other.tokens).get_user_data()).username == user.username
+        assert (await pool.refresh(other.tokens)).refresh_token == other.tokens.refresh_token
+        await pool.user(first.tokens).revoke_token()  # again: revoking twice revokes once
+
+
 async def test_closed_pool_and_bad_input_send_nothing(front: Front, seeded: SeededPool) -> None:
     user = await _sms_user(front, seeded)
     pool = front.user_pool(seeded)

@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 import cognito_mfa as cm
+from cognito_mfa._protocol import AppClient
 from cognito_mfa.errors import (
     CodeMismatch,
     EnableSoftwareTokenMFA,
@@ -66,6 +67,7 @@ class FakePool:
     def __init__(self, handler: Handler, refresh: Callable[[], CognitoUserSession] | None = None):
         self.transport = RecordingTransport(handler)
         self.pool_id = "eu-west-1_Test1"
+        self.app_client = AppClient(self.pool_id, "client-1", SecretStr("client-secret-value-1"))
         self.refreshes = 0
         self._refresh = refresh
 
@@ -339,6 +341,25 @@ async def test_global_sign_out() -> None:
     user, pool = user_with(ok)
     assert await user.global_sign_out() is None
     assert pool.transport.calls == [("GlobalSignOut", {"AccessToken": "access-1"})]
+
+
+async def test_revoke_token_sends_the_refresh_token_and_the_client_secret() -> None:
+    user, pool = user_with(ok)
+    assert await user.revoke_token() is None
+    assert pool.transport.calls == [
+        (
+            "RevokeToken",
+            {
+                "Token": "refresh-1",
+                "ClientId": "client-1",
+                "ClientSecret": "client-secret-value-1",
+            },
+        )
+    ]
+    no_refresh = CognitoUser(pool, make_session(refresh=None))
+    with pytest.raises(InvalidInput, match="no refresh token"):
+        await no_refresh.revoke_token()
+    assert len(pool.transport.calls) == 1  # nothing sent
 
 
 # --- legacy -------------------------------------------------------------------------------

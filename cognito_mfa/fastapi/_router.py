@@ -361,7 +361,11 @@ def auth_router(
             if request.cookies.get(cookies.access_token):
                 user = pool.user(tokens_of(request))
                 try:
-                    await user.global_sign_out()  # revokes the refresh token too
+                    if user.tokens.refresh_token is not None:
+                        # this browser's session only, as Amplify's signOut() does
+                        await user.revoke_token()
+                    else:
+                        await user.global_sign_out()
                 except TokenRevoked:
                     pass  # signed out already: the cookies go all the same
                 except CognitoError as exc:
