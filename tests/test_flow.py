@@ -18,8 +18,8 @@ from pydantic import SecretStr, TypeAdapter
 
 import cognito_mfa as cm
 from cognito_mfa import _flow as flow
+from cognito_mfa import _protocol, challenges
 from cognito_mfa import _srp as srp
-from cognito_mfa import challenges
 from cognito_mfa._flow import TRANSITIONS, Event, FlowMachine, Phase
 from cognito_mfa._protocol import ChallengeStep, TokensStep
 from cognito_mfa.errors import error_for_code
@@ -417,7 +417,7 @@ async def test_code_mismatch_keeps_the_challenge_and_session() -> None:
     for _, params in calls[1:]:
         assert params["ChallengeResponses"]["USERNAME"] == "uuid-1"
         assert params["Session"] == SESSION
-        assert params["ChallengeResponses"]["SECRET_HASH"] == cm.protocol.secret_hash(
+        assert params["ChallengeResponses"]["SECRET_HASH"] == _protocol.secret_hash(
             "uuid-1", "client1", "client-secret-value-123"
         )
 
@@ -713,7 +713,7 @@ async def test_moto_style_verifier_math_on_user_id_answer_with_username() -> Non
     (_, initiate), (_, verify) = _calls(pool)
     responses = verify["ChallengeResponses"]
     assert responses["USERNAME"] == "bob"
-    assert responses["SECRET_HASH"] == cm.protocol.secret_hash("bob", "client1", "sec-ret-123")
+    assert responses["SECRET_HASH"] == _protocol.secret_hash("bob", "client1", "sec-ret-123")
     # the proof checks out for USER_ID_FOR_SRP, as Cognito computes it
     v = srp.verifier("Abc123", uuid, "pw", SALT)
     key = srp.server_key(
