@@ -1,9 +1,14 @@
-"""Drivers for the emulator's service and wire tests: JSON in, JSON out, no HTTP.
+"""Drivers for the emulator's service and wire tests: JSON in, JSON out, over HTTP.
 
-test_service*.py and test_wire*.py use the fixtures and import the helpers. The client side
-of SRP is computed with :mod:`cognito_mfa._srp`, TOTP codes with pyotp, so every test drives
-the emulator exactly as a real client would over the wire. (The fronts' fixtures live in
-fronts.py.)
+test_service*.py and test_wire*.py use the fixtures and import the helpers. The ``h`` fixture
+(and ``harness_for``, for a test that builds its own :class:`Emulator`) is parametrised over
+both fronts: ``in-process`` (the emulator's app through ``httpx.ASGITransport``) and ``served``
+(the same app under uvicorn, reached with a synchronous ``httpx.Client``), so every operation a
+test calls goes through the HTTP application. ``Harness(emulator)`` without a front calls
+:meth:`Emulator.handle` directly: only for tests of the model itself (the state file, the
+fault's ``delay`` field, property tests). The SRP answers come from srp_answers.py, TOTP codes
+from the emulator's clock, so every test drives the emulator as a real client would. (The
+aioboto3 fronts' fixtures live in fronts.py.)
 """
 
 from __future__ import annotations
@@ -12,15 +17,22 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
 
+import anyio.from_thread
+import httpx
 import pytest
+import srp_answers
 
-from cognito_mfa import _srp as srp
-from cognito_mfa.testing.service import SIGNED_OPERATIONS, Emulator, WireResponse
+from cognito_mfa.testing import EMULATOR_ENDPOINT, EmulatorServer
+from cognito_mfa.testing.inprocess import emulator_app
+from cognito_mfa.testing.service import SIGNED_OPERATIONS, Emulator
 
 PREFIX = "AWSCognitoIdentityProviderService."
 PASSWORD = "Passw0rd!"
@@ -40,6 +52,14 @@ def secret_hash(secret: str, username: str, client_id: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+# any SigV4 header: the emulator checks that one is there, never the signature
+FAKE_SIGNATURE = (
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request, "
+    "SignedHeaders=host, Signature=00"
+)
+FRONTS = ("in-process", "served")
+
+
 @dataclass
 class Failure:
     status: int
@@ -47,19 +67,125 @@ class Failure:
     message: str
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One answer to a Cognito call: status, body and headers (any case, as HTTP has them)."""
+
+    status: int
+    body: bytes = field(repr=False)  # carries tokens and sessions
+    headers: Mapping[str, str]
+    #: The wait the model asked of its front (direct only: a front has already waited it).
+    delay: float = 0.0
+
+
+class Send(Protocol):
+    def __call__(self, target: str | None, body: bytes, *, signed: bool) -> Reply: ...
+
+
+def direct(emulator: Emulator) -> Send:
+    """Straight into :meth:`Emulator.handle`: no HTTP (tests of the model only)."""
+
+    def send(target: str | None, body: bytes, *, signed: bool) -> Reply:
+        wire = emulator.handle(target, body, signed=signed)
+        return Reply(wire.status, wire.body, httpx.Headers(wire.headers), wire.delay)
+
+    return send
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # every request here is plain HTTP; sharing one context spares each client building its
+    # own (about 25 ms each, hundreds of clients a run)
+    return ssl.create_default_context()
+
+
+def _request_headers(target: str | None, signed: bool) -> dict[str, str]:
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if target is not None:
+        headers["X-Amz-Target"] = target
+    if signed:
+        headers["Authorization"] = FAKE_SIGNATURE
+    return headers
+
+
+def in_process(emulator: Emulator, stack: ExitStack) -> Send:
+    """Through ``httpx.ASGITransport`` into the emulator's app, as the in-process client goes.
+
+    The transport is async only; a blocking portal (an event loop in a thread, closed with
+    ``stack``) runs it, so the synchronous tests stay synchronous.
+    """
+    portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+    client = stack.enter_context(
+        portal.wrap_async_context_manager(
+            httpx.AsyncClient(
+                base_url=EMULATOR_ENDPOINT,
+                verify=_tls(),
+                transport=httpx.ASGITransport(app=emulator_app(emulator)),
+            )
+        )
+    )
+
+    async def post(target: str | None, body: bytes, signed: bool) -> httpx.Response:
+        return await client.post("/", content=body, headers=_request_headers(target, signed))
+
+    def send(target: str | None, body: bytes, *, signed: bool) -> Reply:
+        response = portal.call(post, target, body, signed)
+        return Reply(response.status_code, response.content, response.headers)
+
+    return send
+
+
+class ServerStopper:
+    """Stops served emulators in the background, each joined when the run ends.
+
+    uvicorn's shutdown takes about 0.2 s (its main loop's tick, then a pause for connections
+    to close); the next test need not wait for the last one's server to finish stopping.
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def stop_later(self, server: EmulatorServer) -> None:
+        thread = threading.Thread(target=server.stop, name="emulator-server-stop")
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+
+def served(emulator: Emulator, stack: ExitStack, stopper: ServerStopper) -> Send:
+    """Through uvicorn on a loopback port (:class:`EmulatorServer`), stopped after ``stack``."""
+    server = EmulatorServer(emulator)
+    server.start()
+    stack.callback(stopper.stop_later, server)
+    return over_http(stack.enter_context(httpx.Client(base_url=server.url, verify=_tls())))
+
+
+def over_http(client: httpx.Client) -> Send:
+    """Cognito calls posted with ``client`` (its ``base_url`` is a served emulator's)."""
+
+    def send(target: str | None, body: bytes, *, signed: bool) -> Reply:
+        response = client.post("/", content=body, headers=_request_headers(target, signed))
+        return Reply(response.status_code, response.content, response.headers)
+
+    return send
+
+
 class Harness:
-    """Drives :meth:`Emulator.handle` with Python dicts."""
+    """Drives the emulator with Python dicts, through ``send`` (default: :func:`direct`)."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, send: Send | None = None) -> None:
         self.emu = emulator
+        self.send = send if send is not None else direct(emulator)
 
-    def raw(
-        self, op: str, body: dict[str, Any] | bytes, *, signed: bool | None = None
-    ) -> WireResponse:
+    def raw(self, op: str, body: dict[str, Any] | bytes, *, signed: bool | None = None) -> Reply:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         if signed is None:
             signed = op in SIGNED_OPERATIONS
-        return self.emu.handle(PREFIX + op, data, signed=signed)
+        return self.send(PREFIX + op, data, signed=signed)
 
     def ok(self, op: str, **body: Any) -> dict[str, Any]:
         response = self.raw(op, body)
@@ -150,8 +276,7 @@ class Harness:
     def srp_start(
         self, client_id: str, username: str, **extra: str
     ) -> tuple[dict[str, Any], int, int]:
-        a = srp.secret_exponent(os.urandom(32))
-        big_a = srp.client_public(a)
+        a, big_a = srp_answers.ephemeral()
         started = self.ok(
             "InitiateAuth",
             AuthFlow="USER_SRP_AUTH",
@@ -170,29 +295,15 @@ class Harness:
         *,
         timestamp: str | None = None,
     ) -> dict[str, str]:
-        params = started["ChallengeParameters"]
-        pool_name = srp.pool_name_of(pool_id)
-        user_id = params["USER_ID_FOR_SRP"]
-        key = srp.client_key(
-            pool_name=pool_name,
-            user_id=user_id,
-            password=password,
-            a=a,
-            big_a=big_a,
-            srp_b_hex=params["SRP_B"],
-            salt_hex=params["SALT"],
+        return srp_answers.password_verifier(
+            pool_id,
+            started["ChallengeParameters"],
+            a,
+            big_a,
+            password,
+            now=self.emu.now(),
+            timestamp=timestamp,
         )
-        if timestamp is None:
-            timestamp = srp.format_timestamp(datetime.fromtimestamp(self.emu.now(), UTC))
-        signature = srp.password_claim_signature(
-            key, pool_name, user_id, params["SECRET_BLOCK"], timestamp
-        )
-        return {
-            "USERNAME": user_id,
-            "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-            "TIMESTAMP": timestamp,
-            "PASSWORD_CLAIM_SIGNATURE": signature,
-        }
 
     def srp_sign_in(
         self, pool_id: str, client_id: str, username: str, password: str = PASSWORD
@@ -254,6 +365,37 @@ def svc_emulator(svc_clock: FakeClock) -> Emulator:
     return Emulator(clock=svc_clock)
 
 
+HarnessFor = Callable[[Emulator], Harness]
+
+
+@pytest.fixture(scope="session")
+def server_stopper() -> Iterator[ServerStopper]:
+    stopper = ServerStopper()
+    yield stopper
+    stopper.join()
+
+
+@pytest.fixture(params=FRONTS)
+def harness_for(
+    request: pytest.FixtureRequest, server_stopper: ServerStopper
+) -> Iterator[HarnessFor]:
+    """Makes a :class:`Harness` over this run's front for any emulator (each closed after)."""
+    with ExitStack() as stack:
+
+        def make(emulator: Emulator) -> Harness:
+            if request.param == "in-process":
+                return Harness(emulator, in_process(emulator, stack))
+            return Harness(emulator, served(emulator, stack, server_stopper))
+
+        yield make
+
+
 @pytest.fixture
-def h(svc_emulator: Emulator) -> Harness:
+def h(harness_for: HarnessFor, svc_emulator: Emulator) -> Harness:
+    return harness_for(svc_emulator)
+
+
+@pytest.fixture
+def direct_h(svc_emulator: Emulator) -> Harness:
+    """A :class:`Harness` straight into the model, for the tests that examine it directly."""
     return Harness(svc_emulator)

@@ -1,8 +1,8 @@
 """A small device client for the emulator's tests: what an official client does with devices.
 
 The device password, the salt and verifier ConfirmDevice stores, and the DEVICE_SRP_AUTH and
-DEVICE_PASSWORD_VERIFIER answers are computed with :mod:`cognito_mfa._srp` as
-amazon-cognito-identity-js computes them (the device group key in place of the pool name, the
+DEVICE_PASSWORD_VERIFIER answers (srp_answers.py) are computed with :mod:`cognito_mfa._srp`
+as amazon-cognito-identity-js computes them (the device group key in place of the pool name, the
 device key in place of the user name). Used by test_service_devices.py and test_js_sdk.py.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+import srp_answers
 from conftest import PASSWORD, Harness
 
 from cognito_mfa import _srp as srp
@@ -93,8 +93,7 @@ class World:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Answer DEVICE_SRP_AUTH; returns (DEVICE_PASSWORD_VERIFIER request, its answer)."""
         assert step["ChallengeName"] == "DEVICE_SRP_AUTH", step
-        a = srp.secret_exponent(os.urandom(32))
-        big_a = srp.client_public(a)
+        a, big_a = srp_answers.ephemeral()
         body: dict[str, Any] = {
             "ClientId": self.client_id,
             "ChallengeName": "DEVICE_SRP_AUTH",
@@ -108,30 +107,20 @@ class World:
             body["Session"] = step["Session"]
         verifier_step = self.h.ok("RespondToAuthChallenge", **body)
         assert verifier_step["ChallengeName"] == "DEVICE_PASSWORD_VERIFIER"
-        params = verifier_step["ChallengeParameters"]
-        key = srp.client_key(
-            pool_name=creds.group_key,
-            user_id=creds.key,
-            password=creds.password if password is None else password,
-            a=a,
-            big_a=big_a,
-            srp_b_hex=params["SRP_B"],
-            salt_hex=params["SALT"],
-        )
-        timestamp = srp.format_timestamp(datetime.fromtimestamp(self.emu.now(), UTC))
-        signature = srp.password_claim_signature(
-            key, creds.group_key, creds.key, params["SECRET_BLOCK"], timestamp
+        responses = srp_answers.device_password_verifier(
+            creds.group_key,
+            creds.key,
+            verifier_step["ChallengeParameters"],
+            a,
+            big_a,
+            creds.password if password is None else password,
+            username=username,
+            now=self.emu.now(),
         )
         answer: dict[str, Any] = {
             "ClientId": self.client_id,
             "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
-            "ChallengeResponses": {
-                "USERNAME": username,
-                "DEVICE_KEY": creds.key,
-                "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-                "TIMESTAMP": timestamp,
-                "PASSWORD_CLAIM_SIGNATURE": signature,
-            },
+            "ChallengeResponses": responses,
         }
         if with_session:
             answer["Session"] = verifier_step["Session"]

@@ -9,19 +9,17 @@ they use from here (the directory's conftest.py belongs to the service-model tes
 from __future__ import annotations
 
 import inspect
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aioboto3
 import httpx
 import pytest
+import srp_answers
 from aiobotocore.config import AioConfig
 
-from cognito_mfa import _srp as srp
 from cognito_mfa.testing import (
     EMULATOR_ENDPOINT,
     Emulator,
@@ -35,10 +33,6 @@ from cognito_mfa.testing.inprocess import emulator_app
 
 NO_RETRIES = {"total_max_attempts": 1}
 PASSWORD = "Correct-Horse-9"
-FAKE_SIGNATURE = (
-    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request, "
-    "SignedHeaders=host, Signature=00"
-)
 
 
 @dataclass
@@ -93,12 +87,11 @@ async def _result(value: Any) -> Any:
 async def srp_sign_in(
     client: Any, pool: SeededPool, username: str, password: str, *, now: float
 ) -> dict[str, Any]:
-    """USER_SRP_AUTH then PASSWORD_VERIFIER, the proof built with cognito_mfa.srp.
+    """USER_SRP_AUTH then PASSWORD_VERIFIER, the proof built by srp_answers.py.
 
     ``client`` is an aioboto3 or a (synchronous) boto3 client.
     """
-    a = srp.secret_exponent(secrets.token_bytes(32))
-    big_a = srp.client_public(a)
+    a, big_a = srp_answers.ephemeral()
     started = await _result(
         client.initiate_auth(
             AuthFlow="USER_SRP_AUTH",
@@ -107,31 +100,13 @@ async def srp_sign_in(
         )
     )
     assert started["ChallengeName"] == "PASSWORD_VERIFIER"
-    parameters = started["ChallengeParameters"]
-    pool_name = srp.pool_name_of(pool.pool_id)
-    user_id = parameters["USER_ID_FOR_SRP"]
-    key = srp.client_key(
-        pool_name=pool_name,
-        user_id=user_id,
-        password=password,
-        a=a,
-        big_a=big_a,
-        srp_b_hex=parameters["SRP_B"],
-        salt_hex=parameters["SALT"],
-    )
-    timestamp = srp.format_timestamp(datetime.fromtimestamp(now, UTC))
-    signature = srp.password_claim_signature(
-        key, pool_name, user_id, parameters["SECRET_BLOCK"], timestamp
+    answers = srp_answers.password_verifier(
+        pool.pool_id, started["ChallengeParameters"], a, big_a, password, now=now
     )
     request: dict[str, Any] = {
         "ClientId": pool.client_id,
         "ChallengeName": "PASSWORD_VERIFIER",
-        "ChallengeResponses": {
-            "USERNAME": user_id,
-            "PASSWORD_CLAIM_SECRET_BLOCK": parameters["SECRET_BLOCK"],
-            "PASSWORD_CLAIM_SIGNATURE": signature,
-            "TIMESTAMP": timestamp,
-        },
+        "ChallengeResponses": answers,
     }
     if "Session" in started:
         request["Session"] = started["Session"]

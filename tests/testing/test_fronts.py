@@ -10,7 +10,8 @@ import jwt
 import pyotp
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
-from fronts import FAKE_SIGNATURE, Front, srp_sign_in
+from conftest import FAKE_SIGNATURE
+from fronts import Front, srp_sign_in
 
 PASSWORD = "Correct-Horse-9"
 

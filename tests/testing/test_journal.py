@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, FakeClock, Harness
+from conftest import PASSWORD, FakeClock, Harness, HarnessFor
 
 from cognito_mfa.testing import Emulator
 from cognito_mfa.testing._state_file import StateFileError, load_emulator, write_state_atomically
@@ -281,22 +281,24 @@ def test_stray_temporary_files_are_removed_on_start(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [unrelated.name, "state.jsonl"]
 
 
-def test_a_failed_write_is_a_server_fault(tmp_path: Path) -> None:
+def test_a_failed_write_is_a_server_fault(tmp_path: Path, harness_for: HarnessFor) -> None:
     path = tmp_path / "state.jsonl"
     emulator = load_emulator(path)
     emulator.close()
     emulator.attach(_BrokenJournal())
-    response = Harness(emulator).raw("CreateUserPool", {"PoolName": "lost"})
+    response = harness_for(emulator).raw("CreateUserPool", {"PoolName": "lost"})
     assert response.status == 500
     assert b"could not write its state file" in response.body
 
 
-def test_changes_a_failed_write_lost_go_out_with_the_next(tmp_path: Path) -> None:
+def test_changes_a_failed_write_lost_go_out_with_the_next(
+    tmp_path: Path, harness_for: HarnessFor
+) -> None:
     emulator = load_emulator(tmp_path / "state.jsonl")
     emulator.close()
     journal = _FlakyJournal()
     emulator.attach(journal)
-    h = Harness(emulator)
+    h = harness_for(emulator)
     assert h.raw("CreateUserPool", {"PoolName": "p"}).status == 500
     pool_id = emulator.to_state()["pools"][0]["id"]  # made, though not yet written
     h.client(pool_id)
@@ -443,15 +445,15 @@ def test_kill_9_mid_write_loses_nothing_acknowledged_and_leaves_no_stray_file(
     h.emu.close()
 
 
-def test_a_user_signs_in_after_a_restart(tmp_path: Path) -> None:
+def test_a_user_signs_in_after_a_restart(tmp_path: Path, harness_for: HarnessFor) -> None:
     clock = FakeClock()
     path = tmp_path / "state.jsonl"
-    h = Harness(load_emulator(path, clock=clock))
+    h = harness_for(load_emulator(path, clock=clock))
     pool_id = h.pool()
     client_id, _ = h.client(pool_id)
     h.user(pool_id, "alice")
     h.emu.close()
-    again = Harness(load_emulator(path, clock=clock))
+    again = harness_for(load_emulator(path, clock=clock))
     assert "AuthenticationResult" in again.srp_sign_in(pool_id, client_id, "alice", PASSWORD)
     again.emu.close()
 

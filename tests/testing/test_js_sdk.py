@@ -15,20 +15,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aioboto3
 import fronts
+import httpx
 import pytest
-from conftest import Harness
+from conftest import Harness, over_http
 from device_client import DeviceCredentials, World, access_claims, device_secret
 from pydantic import SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa.testing import EmulatorServer, Seeder
-from cognito_mfa.testing.service import WireResponse
 
 pytestmark = [pytest.mark.served, pytest.mark.node]
 
@@ -160,18 +161,10 @@ async def test_the_javascript_sdk_signs_in_with_every_mfa_challenge(
 # --- remembered devices -------------------------------------------------------------------------
 
 
-class LockedHarness(Harness):
-    """The service harness on a served emulator: each call takes the server's lock."""
-
-    def __init__(self, server: EmulatorServer) -> None:
-        super().__init__(server.emulator)
-        self._lock = server.lock
-
-    def raw(
-        self, op: str, body: dict[str, Any] | bytes, *, signed: bool | None = None
-    ) -> WireResponse:
-        with self._lock:
-            return super().raw(op, body, signed=signed)
+@pytest.fixture
+def served_http(served_emulator: EmulatorServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served_emulator.url) as client:
+        yield client
 
 
 def _python_device(world: World, username: str) -> DeviceCredentials:
@@ -204,7 +197,7 @@ def _python_device(world: World, username: str) -> DeviceCredentials:
 
 @pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
 async def test_the_javascript_sdk_remembers_its_device_and_skips_mfa(
-    served_emulator: EmulatorServer,
+    served_emulator: EmulatorServer, served_http: httpx.Client
 ) -> None:
     """The SDK confirms and remembers its own device, then signs in with DEVICE_SRP_AUTH; a
     device made in Python works in the SDK and the SDK's device works in Python."""
@@ -227,7 +220,12 @@ async def test_the_javascript_sdk_remembers_its_device_and_skips_mfa(
                 "DeviceOnlyRememberedOnUserPrompt": True,
             },
         )
-    world = World(LockedHarness(served_emulator), pool.pool_id, pool.client_id, PASSWORD)
+    world = World(
+        Harness(served_emulator.emulator, over_http(served_http)),
+        pool.pool_id,
+        pool.client_id,
+        PASSWORD,
+    )
     python_made = _python_device(world, "py-device-user")
     results = _drive(
         {

@@ -9,15 +9,15 @@ client would.
 from __future__ import annotations
 
 import base64
-import os
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import fronts
 import pytest
-from conftest import PASSWORD, FakeClock, Harness
+import srp_answers
+from conftest import PASSWORD, FakeClock, Harness, HarnessFor
 from device_client import DeviceCredentials, World, access_claims, device_secret
 from fronts import Front
 
@@ -371,8 +371,8 @@ def test_email_mfa_stays_by_default(h: Harness) -> None:
     assert world.password_step(device=creds.key)["ChallengeName"] == "EMAIL_OTP"
 
 
-def test_email_mfa_is_skipped_when_the_emulator_is_told_so() -> None:
-    h = Harness(Emulator(clock=FakeClock(), device_skips_email_mfa=True))
+def test_email_mfa_is_skipped_when_the_emulator_is_told_so(harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=FakeClock(), device_skips_email_mfa=True))
     world, creds = _email_world(h)
     assert world.password_step(device=creds.key)["ChallengeName"] == "DEVICE_SRP_AUTH"
 
@@ -611,18 +611,18 @@ def test_update_user_pool_turns_tracking_on_and_off(h: Harness) -> None:
 # --- persistence and secrets -----------------------------------------------------------------
 
 
-def test_devices_survive_the_state_and_the_journal(tmp_path: Path) -> None:
+def test_devices_survive_the_state_and_the_journal(tmp_path: Path, harness_for: HarnessFor) -> None:
     clock = FakeClock()
     path = tmp_path / "state.jsonl"
     emulator = load_emulator(path, clock=clock)
-    world = make_world(Harness(emulator))
+    world = make_world(harness_for(emulator))
     _, creds = world.remembered_device()
     emulator.close()
     for restored in (
         load_emulator(path, clock=clock),
         Emulator.from_state(emulator.to_state(), clock=clock),
     ):
-        again = World(Harness(restored), world.pool_id, world.client_id)
+        again = World(harness_for(restored), world.pool_id, world.client_id)
         assert "AccessToken" in again.device_sign_in(creds)["AuthenticationResult"]
         restored.close()
 
@@ -644,33 +644,20 @@ front = fronts.front  # the shared fixture
 
 async def _srp_over(client: Any, front: Front, pool: SeededPool, device: str | None) -> Any:
     """USER_SRP_AUTH then PASSWORD_VERIFIER (naming ``device``) through aioboto3."""
-    a = srp.secret_exponent(os.urandom(32))
-    big_a = srp.client_public(a)
+    a, big_a = srp_answers.ephemeral()
     started = await client.initiate_auth(
         AuthFlow="USER_SRP_AUTH",
         ClientId=pool.client_id,
         AuthParameters={"USERNAME": "carol", "SRP_A": format(big_a, "x")},
     )
-    params = started["ChallengeParameters"]
-    pool_name = srp.pool_name_of(pool.pool_id)
-    key = srp.client_key(
-        pool_name=pool_name,
-        user_id="carol",
-        password=FRONT_PASSWORD,
-        a=a,
-        big_a=big_a,
-        srp_b_hex=params["SRP_B"],
-        salt_hex=params["SALT"],
+    answers = srp_answers.password_verifier(
+        pool.pool_id,
+        started["ChallengeParameters"],
+        a,
+        big_a,
+        FRONT_PASSWORD,
+        now=front.emulator.now(),
     )
-    timestamp = srp.format_timestamp(datetime.fromtimestamp(front.emulator.now(), UTC))
-    answers = {
-        "USERNAME": "carol",
-        "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-        "TIMESTAMP": timestamp,
-        "PASSWORD_CLAIM_SIGNATURE": srp.password_claim_signature(
-            key, pool_name, "carol", params["SECRET_BLOCK"], timestamp
-        ),
-    }
     if device is not None:
         answers["DEVICE_KEY"] = device
     return await client.respond_to_auth_challenge(
@@ -713,8 +700,7 @@ async def test_a_remembered_device_skips_sms_mfa_on_both_fronts(front: Front) ->
 
     step = await _srp_over(client, front, pool, creds.key)
     assert step["ChallengeName"] == "DEVICE_SRP_AUTH"
-    a = srp.secret_exponent(os.urandom(32))
-    big_a = srp.client_public(a)
+    a, big_a = srp_answers.ephemeral()
     verifier_step = await client.respond_to_auth_challenge(
         ClientId=pool.client_id,
         ChallengeName="DEVICE_SRP_AUTH",
@@ -725,30 +711,20 @@ async def test_a_remembered_device_skips_sms_mfa_on_both_fronts(front: Front) ->
             "SRP_A": format(big_a, "x"),
         },
     )
-    params = verifier_step["ChallengeParameters"]
-    key = srp.client_key(
-        pool_name=creds.group_key,
-        user_id=creds.key,
-        password=creds.password,
-        a=a,
-        big_a=big_a,
-        srp_b_hex=params["SRP_B"],
-        salt_hex=params["SALT"],
-    )
-    timestamp = srp.format_timestamp(datetime.fromtimestamp(front.emulator.now(), UTC))
     signed_in = await client.respond_to_auth_challenge(
         ClientId=pool.client_id,
         ChallengeName="DEVICE_PASSWORD_VERIFIER",
         Session=verifier_step["Session"],
-        ChallengeResponses={
-            "USERNAME": "carol",
-            "DEVICE_KEY": creds.key,
-            "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-            "TIMESTAMP": timestamp,
-            "PASSWORD_CLAIM_SIGNATURE": srp.password_claim_signature(
-                key, creds.group_key, creds.key, params["SECRET_BLOCK"], timestamp
-            ),
-        },
+        ChallengeResponses=srp_answers.device_password_verifier(
+            creds.group_key,
+            creds.key,
+            verifier_step["ChallengeParameters"],
+            a,
+            big_a,
+            creds.password,
+            username="carol",
+            now=front.emulator.now(),
+        ),
     )
     tokens = signed_in["AuthenticationResult"]
     assert "NewDeviceMetadata" not in tokens

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, FakeClock, Harness, secret_hash
+from conftest import PASSWORD, FakeClock, Harness, HarnessFor, Reply, secret_hash
 
 from cognito_mfa import _srp as srp
-from cognito_mfa.testing import Emulator, WireResponse
+from cognito_mfa.testing import Emulator
 
 
 def _signed_in(h: Harness, **client: Any) -> tuple[str, str, dict[str, Any]]:
@@ -211,7 +211,7 @@ def test_update_user_pool_client_resets_what_it_is_not_given(h: Harness) -> None
 # --- TIMESTAMP --------------------------------------------------------------------------------
 
 
-def _verifier_answer(h: Harness, pool_id: str, client_id: str, moment: float) -> WireResponse:
+def _verifier_answer(h: Harness, pool_id: str, client_id: str, moment: float) -> Reply:
     started, a, big_a = h.srp_start(client_id, "alice")
     timestamp = srp.format_timestamp(datetime.fromtimestamp(moment, UTC))
     answers = h.srp_answers(pool_id, started, a, big_a, PASSWORD, timestamp=timestamp)
@@ -237,17 +237,19 @@ def test_timestamp_is_checked_against_the_clock(h: Harness, offset: int, status:
         assert b"Incorrect username or password." in answer.body
 
 
-def test_timestamp_tolerance_can_be_turned_off(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, timestamp_tolerance=None))
+def test_timestamp_tolerance_can_be_turned_off(
+    svc_clock: FakeClock, harness_for: HarnessFor
+) -> None:
+    h = harness_for(Emulator(clock=svc_clock, timestamp_tolerance=None))
     pool_id = h.pool()
     client_id, _ = h.client(pool_id)
     h.user(pool_id, "alice")
     assert _verifier_answer(h, pool_id, client_id, h.emu.now() - 86400 * 365).status == 200
 
 
-def test_a_zero_padded_day_is_refused(svc_clock: FakeClock) -> None:
+def test_a_zero_padded_day_is_refused(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
     svc_clock.now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
-    h = Harness(Emulator(clock=svc_clock))
+    h = harness_for(Emulator(clock=svc_clock))
     pool_id = h.pool()
     client_id, _ = h.client(pool_id)
     h.user(pool_id, "alice")
@@ -329,8 +331,10 @@ def test_quiet_for_fifteen_minutes_resets_the_count(h: Harness) -> None:
     assert _password(h, client_id, PASSWORD)[0] == 200
 
 
-def test_the_password_lockout_can_be_turned_off(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, password_lockout=False))
+def test_the_password_lockout_can_be_turned_off(
+    svc_clock: FakeClock, harness_for: HarnessFor
+) -> None:
+    h = harness_for(Emulator(clock=svc_clock, password_lockout=False))
     pool_id = h.pool()
     client_id, _ = h.client(pool_id)
     h.user(pool_id, "alice")
@@ -342,7 +346,7 @@ def test_the_password_lockout_can_be_turned_off(svc_clock: FakeClock) -> None:
 # --- DeviceConfiguration --------------------------------------------------------------------
 
 
-def test_device_configuration_is_stored_and_echoed(h: Harness) -> None:
+def test_device_configuration_is_stored_and_echoed(h: Harness, harness_for: HarnessFor) -> None:
     devices = {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": False}
     created = h.ok("CreateUserPool", PoolName="p", DeviceConfiguration=devices)["UserPool"]
     assert created["DeviceConfiguration"] == devices
@@ -350,7 +354,7 @@ def test_device_configuration_is_stored_and_echoed(h: Harness) -> None:
     assert described["DeviceConfiguration"] == devices
     restored = Emulator.from_state(h.emu.to_state())
     assert (
-        Harness(restored).ok("DescribeUserPool", UserPoolId=created["Id"])["UserPool"][
+        harness_for(restored).ok("DescribeUserPool", UserPoolId=created["Id"])["UserPool"][
             "DeviceConfiguration"
         ]
         == devices

@@ -11,6 +11,7 @@ from conftest import (
     Failure,
     FakeClock,
     Harness,
+    HarnessFor,
 )
 
 from cognito_mfa.testing.service import Emulator
@@ -165,8 +166,8 @@ def test_five_wrong_codes_kill_the_session(h: Harness) -> None:
     assert dead.code == "NotAuthorizedException"
 
 
-def test_attempt_limit_is_configurable(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, mfa_attempt_limit=2))
+def test_attempt_limit_is_configurable(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=svc_clock, mfa_attempt_limit=2))
     pool_id, client_id = pool_with(h, "ON", sms=True)
     h.user(pool_id, "alice", phone_number=PHONE)
     step = h.password_auth(client_id, "alice")
@@ -252,8 +253,8 @@ def test_the_count_is_forgotten_after_fifteen_quiet_minutes(h: Harness) -> None:
     assert _wrong_sms_answers(h, client_id, 1)[0].message == "Password attempts exceeded"
 
 
-def test_the_lockout_can_be_turned_off(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, mfa_lockout=False))
+def test_the_lockout_can_be_turned_off(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=svc_clock, mfa_lockout=False))
     pool_id, client_id = pool_with(h, "ON", sms=True)
     h.user(pool_id, "alice", phone_number=PHONE)
     assert {f.code for f in _wrong_sms_answers(h, client_id, 8)} == {"CodeMismatchException"}
@@ -343,8 +344,8 @@ def test_totp_code_is_accepted_once(h: Harness, totp_user: tuple[str, str, str])
     assert h.answer(client_id, step, USERNAME="alice", SOFTWARE_TOKEN_MFA_CODE=fresh)
 
 
-def test_totp_reuse_can_be_allowed(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, totp_reuse=True))
+def test_totp_reuse_can_be_allowed(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=svc_clock, totp_reuse=True))
     pool_id, client_id = pool_with(h, "OPTIONAL", totp=True)
     h.user(pool_id, "alice")
     h.enrol_totp(pool_id, signed_in(h, pool_id, client_id, "alice"), "alice")

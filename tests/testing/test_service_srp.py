@@ -13,6 +13,7 @@ from conftest import (
     PASSWORD,
     FakeClock,
     Harness,
+    HarnessFor,
     secret_hash,
 )
 
@@ -28,9 +29,11 @@ def _vectors() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("case", _vectors(), ids=lambda c: c["id"])
-def test_official_client_vectors_pass_the_server_check(case: dict[str, Any]) -> None:
+def test_official_client_vectors_pass_the_server_check(
+    case: dict[str, Any], harness_for: HarnessFor
+) -> None:
     """The JS SDK's proofs verify against the vector's server b and v, via the wire path."""
-    seed = Harness(Emulator(clock=FakeClock()))
+    seed = harness_for(Emulator(clock=FakeClock()))
     pool_id = seed.pool()
     client_id, _ = seed.client(pool_id)
     seed.user(pool_id, case["username"])
@@ -46,7 +49,7 @@ def test_official_client_vectors_pass_the_server_check(case: dict[str, Any]) -> 
     # the vector's TIMESTAMP is checked against the emulator's clock: run at that moment
     signed_at = srp.parse_timestamp(case["timestamp"]).timestamp()
     emu = Emulator.from_state(state, clock=FakeClock(signed_at))
-    wire = Harness(emu)
+    wire = harness_for(emu)
     started = wire.ok(
         "InitiateAuth",
         AuthFlow="USER_SRP_AUTH",
@@ -167,8 +170,8 @@ def test_password_verifier_without_session_is_bound_to_the_secret_block(h: Harne
     assert "AuthenticationResult" in done
 
 
-def test_password_verifier_timeout_is_opt_in(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock, password_verifier_timeout=5.0))
+def test_password_verifier_timeout_is_opt_in(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=svc_clock, password_verifier_timeout=5.0))
     pool_id = h.pool()
     client_id, _ = h.client(pool_id)
     h.user(pool_id, "alice")

@@ -7,7 +7,7 @@ import json
 import jwt
 import pyotp
 import pytest
-from conftest import PASSWORD, FakeClock, Harness, secret_hash
+from conftest import PASSWORD, FakeClock, Harness, HarnessFor, secret_hash
 
 from cognito_mfa.testing.service import Emulator
 
@@ -103,8 +103,8 @@ def test_deleted_user(h: Harness) -> None:
     )
 
 
-def test_state_round_trip(svc_clock: FakeClock) -> None:
-    h = Harness(Emulator(clock=svc_clock))
+def test_state_round_trip(svc_clock: FakeClock, harness_for: HarnessFor) -> None:
+    h = harness_for(Emulator(clock=svc_clock))
     pool_id = h.pool(UsernameAttributes=["email"])
     h.mfa_config(pool_id, "OPTIONAL", totp=True)
     client_id, secret = h.client(pool_id, GenerateSecret=True)
@@ -119,7 +119,7 @@ def test_state_round_trip(svc_clock: FakeClock) -> None:
     state = json.loads(json.dumps(h.emu.to_state()))  # JSON-serialisable
     text = json.dumps(state)
     assert PASSWORD not in text and first["RefreshToken"] not in text
-    restored = Harness(Emulator.from_state(state, clock=svc_clock))
+    restored = harness_for(Emulator.from_state(state, clock=svc_clock))
     restored.emu.advance(h.emu.now() - restored.emu.now())
     # old tokens still verify (same key), the TOTP secret and settings survived
     assert restored.ok("GetUser", AccessToken=first["AccessToken"])["UserMFASettingList"] == [
@@ -154,7 +154,10 @@ def test_state_round_trip(svc_clock: FakeClock) -> None:
     assert "AccessToken" in refreshed["AuthenticationResult"]
 
 
-def test_fault_injection(h: Harness) -> None:
+def test_fault_injection(direct_h: Harness) -> None:
+    # the model's side: each answer carries the delay its front must wait (the fronts' waiting
+    # is test_app.py's and test_server.py's)
+    h = direct_h
     _pool_id, client_id, _ = setup(h)
     h.emu.inject_fault("InitiateAuth", error="TooManyRequestsException", count=2, delay=0.5)
     for _ in range(2):
