@@ -111,6 +111,9 @@ def test_the_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "enabled:   ['SOFTWARE_TOKEN_MFA']" in text
     assert "preferred: SOFTWARE_TOKEN_MFA" in text
     assert "UserData(username='alice'" in text
+    assert "new device: True" in text
+    assert "remembered at once: True" in text
+    assert "challenges with the remembered device: none" in text
     # the secret never shows: not in a repr, and only inside the QR code's picture
     assert "**********" in text
     assert "otpauth" not in text
