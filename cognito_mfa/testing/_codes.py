@@ -1,7 +1,7 @@
 """Identifiers, one-time codes and masked destinations, drawn from injected randomness.
 
 Every function takes the ``random_bytes`` callable the emulator was built with, so a test can
-make the emulator deterministic. Formats follow what Cognito emits (reference §2.1, §3.1,
+make the emulator deterministic. Formats follow what Cognito emits (docs/protocol.md §2.1, §3.1,
 §7.3): pool ids ``<region>_<9 alphanumerics>``, client ids of 26 lower-case alphanumerics,
 client secrets of 51, UUID ``sub`` values, device keys ``<region>_<uuid>``, 6-digit SMS
 codes, 8-digit email OTP codes, TOTP secrets of 32 random bytes as unpadded RFC 4648 base32
@@ -94,7 +94,7 @@ SESSION_LENGTH: Final = 1_500
 def session_token(random_bytes: RandomBytes) -> str:
     """A challenge Session shaped like Cognito's: ``AYAB`` and base64, 1,500 characters.
 
-    Real Sessions are about this long (wire reference §7.1); a client that keeps one per
+    Real Sessions are about this long (docs/protocol.md §7.1); a client that keeps one per
     parked sign-in should be measured with the real size.
     """
     body = SESSION_LENGTH - len(SESSION_PREFIX)

@@ -2,7 +2,7 @@
 
 Source: the botocore ``cognito-idp`` 2016-04-18 service model (member names, required members,
 length/enum/range constraints) and the AWS JSON 1.1 protocol as Cognito speaks it
-(``reference/cognito-wire.md`` §1-§2). Validation failures read like AWS's own
+(``docs/protocol.md`` §1-§2). Validation failures read like AWS's own
 ("1 validation error detected: Value at 'clientId' failed to satisfy constraint: Member must not
 be null"); member values are never echoed, because many members are secrets (AWS omits the
 value of sensitive members the same way).
@@ -49,7 +49,7 @@ class CognitoError(Exception):
     @property
     def status(self) -> int:
         # InternalErrorException is modelled as a server fault; everything else Cognito
-        # answers with 400 (reference §1). MissingAuthenticationToken is AWS's common 403.
+        # answers with 400 (docs/protocol.md §1). MissingAuthenticationToken is AWS's common 403.
         if self.code == "InternalErrorException":
             return 500
         if self.code == "MissingAuthenticationTokenException":

@@ -5,7 +5,7 @@ accepts any SigV4 signature) and calls only real Cognito operations (CreateUserP
 SetUserPoolMfaConfig, CreateUserPoolClient, AdminCreateUser, AdminSetUserPassword,
 AdminInitiateAuth, AssociateSoftwareToken, VerifySoftwareToken, AdminSetUserMFAPreference, ...),
 so the same seeding works against the emulator (either front), moto or AWS itself. Source: the
-Cognito API reference for each operation and ``reference/cognito-wire.md``.
+Cognito API reference for each operation and ``docs/protocol.md``.
 
 The TOTP code that verifies an enrolment is computed from the ``clock`` given to the seeder
 (pass ``emulator.now`` when the emulator's clock is not the wall clock) and taken from the
