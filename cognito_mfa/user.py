@@ -20,6 +20,15 @@ to sign in again.
 
 Request building and answer parsing are pure (:mod:`cognito_mfa._protocol`, which owns every
 wire key); this module only validates input, sends, and refreshes.
+
+The admin functions (``admin_*``, also reached as ``pool.admin_*``) need IAM credentials and
+share their common errors, stated here once: :class:`~cognito_mfa.errors.InvalidInput` before
+sending (an empty username, bad settings), :class:`~cognito_mfa.errors.UserNotFound`,
+:class:`~cognito_mfa.errors.NotAuthorized`, :class:`~cognito_mfa.errors.ResourceNotFound`,
+:class:`~cognito_mfa.errors.CredentialsRequired`, other
+:class:`~cognito_mfa.errors.ServiceError` subclasses,
+:class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.ProtocolError` and
+:class:`~cognito_mfa.errors.PoolClosed`. Each function lists only what it adds.
 """
 
 from __future__ import annotations
@@ -459,12 +468,8 @@ async def admin_set_user_mfa_preference(
 
     Needs AWS credentials allowed to call ``cognito-idp:AdminSetUserMFAPreference``.
 
-    Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: empty username, bad
-    settings), :class:`~cognito_mfa.errors.InvalidParameter` (e.g. TOTP not verified),
-    :class:`~cognito_mfa.errors.UserNotFound`, :class:`~cognito_mfa.errors.NotAuthorized`,
-    :class:`~cognito_mfa.errors.ResourceNotFound`, other
-    :class:`~cognito_mfa.errors.ServiceError` subclasses,
-    :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.PoolClosed`.
+    Raises, besides the admin functions' common errors (module docstring):
+    :class:`~cognito_mfa.errors.InvalidParameter` (e.g. TOTP not verified).
     """
     _check_username(username)
     call = protocol.admin_set_user_mfa_preference(
@@ -478,13 +483,7 @@ async def admin_get_user(pool: PoolLike, username: str) -> UserData:
 
     Needs AWS credentials allowed to call ``cognito-idp:AdminGetUser``.
 
-    Raises: :class:`~cognito_mfa.errors.InvalidInput` (before sending: empty username),
-    :class:`~cognito_mfa.errors.UserNotFound`, :class:`~cognito_mfa.errors.NotAuthorized`,
-    :class:`~cognito_mfa.errors.ResourceNotFound`,
-    :class:`~cognito_mfa.errors.TooManyRequests`, other
-    :class:`~cognito_mfa.errors.ServiceError` subclasses,
-    :class:`~cognito_mfa.errors.TransportError`, :class:`~cognito_mfa.errors.ProtocolError`,
-    :class:`~cognito_mfa.errors.PoolClosed`.
+    Raises only the admin functions' common errors (module docstring).
     """
     _check_username(username)
     call = protocol.admin_get_user(pool.pool_id, username)
