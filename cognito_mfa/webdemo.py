@@ -274,7 +274,7 @@ def create_app(
     def html_response(request: Request, text: str, status: int = 200) -> Response:
         response = HTMLResponse(text, status_code=status)
         token = csrf_of(request)
-        if request.cookies.get(_C.csrf) != token:
+        if not request.cookies.get(_C.csrf):  # a first visit: the token is new
             set_cookie(response, _C.csrf, token, _SESSION_AGE)
         return response
 
@@ -514,7 +514,8 @@ def create_app(
         except CognitoError as exc:
             return await account(request, problem_for(exc).detail)
         response: Response = RedirectResponse("/account", status_code=303)
-        if tokens.username is not None and device_key_here(request, tokens.username) == key:
+        here = None if tokens.username is None else device_key_here(request, tokens.username)
+        if here is not None and hmac.compare_digest(here.encode(), key.encode()):
             clear(response, _C.device)
         return response
 

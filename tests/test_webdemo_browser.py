@@ -63,6 +63,8 @@ def demo() -> Iterator[Demo]:
 def test_the_whole_path_in_chromium(chrome: object, demo: Demo) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
 
     assert isinstance(chrome, WebDriver)
     driver = chrome
@@ -75,10 +77,16 @@ def test_the_whole_path_in_chromium(chrome: object, demo: Demo) -> None:
     def title() -> str:
         return str(driver.find_element(By.TAG_NAME, "h1").text)
 
+    def submit(form: str) -> None:
+        # each form posts and the answer is the next page: wait for it to replace this one
+        old = driver.find_element(By.TAG_NAME, "h1")
+        driver.find_element(By.CSS_SELECTOR, f"#{form} button").click()
+        WebDriverWait(driver, 60).until(staleness_of(old))
+
     def sign_in() -> None:
         driver.find_element(By.ID, "username").send_keys("alice")
         driver.find_element(By.ID, "password").send_keys("Correct-Horse-9")
-        driver.find_element(By.CSS_SELECTOR, "#sign-in button").click()
+        submit("sign-in")
 
     driver.get(demo.url)
     assert title() == "Sign in"
@@ -86,7 +94,7 @@ def test_the_whole_path_in_chromium(chrome: object, demo: Demo) -> None:
     sign_in()
     assert title() == "Set up two-factor sign-in"
     shot("02-mfa-setup")
-    driver.find_element(By.CSS_SELECTOR, "#setup button").click()
+    submit("setup")
     assert title() == "Set up your authenticator app"
     assert driver.find_element(By.CSS_SELECTOR, "#qr svg").size["width"] > 50
     shot("03-totp-qr")
@@ -94,23 +102,23 @@ def test_the_whole_path_in_chromium(chrome: object, demo: Demo) -> None:
     totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
     step = int(time.time()) // 30
     driver.find_element(By.ID, "code").send_keys(totp.at(step * 30))
-    driver.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    submit("code-form")
     assert title() == "Your account"
     shot("04-account")
 
-    driver.find_element(By.CSS_SELECTOR, "#sign-out button").click()
+    submit("sign-out")
     assert title() == "Sign in"
     sign_in()
     assert title() == "Enter your code"
     shot("05-code")
     driver.find_element(By.ID, "code").send_keys(totp.at((step + 1) * 30))  # codes: once each
     driver.find_element(By.ID, "remember_device").click()
-    driver.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    submit("code-form")
     assert title() == "Your account"
     assert "(this browser)" in driver.find_element(By.ID, "devices").text
     shot("06-account-remembered")
 
-    driver.find_element(By.CSS_SELECTOR, "#sign-out button").click()
+    submit("sign-out")
     assert title() == "Sign in"
     sign_in()
     assert title() == "Your account"  # no code: the browser is remembered
