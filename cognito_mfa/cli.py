@@ -11,6 +11,7 @@ Commands::
     cognito-mfa mfa preference --totp preferred --sms off
     cognito-mfa mfa status
     cognito-mfa emulator serve --port 9229 [--state FILE] [--seed FILE|demo]
+    cognito-mfa web-demo --port 8000      the example web app (HTML pages) on the emulator
 
 Pool settings come from flags or ``COGNITO_USER_POOL_ID``, ``COGNITO_CLIENT_ID``,
 ``COGNITO_CLIENT_SECRET`` and ``COGNITO_ENDPOINT_URL`` (``--client-secret-env NAME`` reads the
@@ -622,6 +623,15 @@ def _cmd_demo(console: Console, args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_web_demo(console: Console, args: argparse.Namespace) -> int:
+    try:
+        from .webdemo import main as web_demo
+    except ModuleNotFoundError as exc:  # the extras are not installed
+        print(f"error: {exc} (pip install 'cognito-mfa[webdemo]')", file=console.stderr)
+        return EXIT_ERROR
+    return web_demo(args, console.say)
+
+
 def _pool_flags(parser: argparse.ArgumentParser, *, tokens_help: str) -> None:
     group = parser.add_argument_group("pool (flags or COGNITO_* environment variables)")
     group.add_argument("--pool-id", metavar="ID", help="user pool id (COGNITO_USER_POOL_ID)")
@@ -757,6 +767,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let web pages of any origin use the /_emulator/* control routes",
     )
+
+    web_demo = commands.add_parser(
+        "web-demo", help="the example web app (sign-in pages) on the emulator or a pool"
+    )
+    web_demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    web_demo.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    web_demo.add_argument("--redis-url", help="keep sign-ins in this Redis (shared by replicas)")
+    web_demo.add_argument("--endpoint-url", help="a Cognito endpoint (e.g. a served emulator)")
+    web_demo.add_argument("--pool-id", help="the user pool (instead of the embedded emulator)")
+    web_demo.add_argument("--client-id", help="the app client (with --pool-id)")
+    web_demo.add_argument(
+        "--client-secret-env", metavar="NAME", help="read the app client's secret from $NAME"
+    )
+    web_demo.add_argument(
+        "--secure-cookies", action="store_true", help="mark cookies Secure (serve behind https)"
+    )
     return parser
 
 
@@ -772,6 +798,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             return _cmd_demo(console, args)
         if args.command == "emulator":
             return _cmd_emulator_serve(args)
+        if args.command == "web-demo":
+            return _cmd_web_demo(console, args)
         handlers = {
             ("sign-in", None): _cmd_sign_in,
             ("totp", "setup"): _cmd_totp_setup,

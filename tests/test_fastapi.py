@@ -361,11 +361,9 @@ async def test_error_statuses(
         replay = await client.post("/auth/login/answer", json={"code": code})
         _problem(replay, 409, "already-answered")
 
-        # an extra field (remember_device is for the devices work): 422, the sign-in stays
+        # an unknown field: 422, the sign-in stays
         await _login(client, user)
-        extra = await client.post(
-            "/auth/login/answer", json={"code": "123456", "remember_device": True}
-        )
+        extra = await client.post("/auth/login/answer", json={"code": "123456", "trust_me": True})
         _problem(extra, 422, "invalid-input")
         # expired: Cognito's session outlived (AuthSessionValidity): 410, the sign-in is gone
         cognito_emulator.advance(181)

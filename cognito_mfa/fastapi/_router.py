@@ -4,6 +4,8 @@ Cookies (all ``Secure`` unless turned off for local http, all ``SameSite=Strict`
 
 * the sign-in handle (HttpOnly, path ``/auth``, for the app client's AuthSessionValidity);
 * the id, access and refresh tokens (HttpOnly; the refresh token only on the ``/auth`` path);
+* the remembered device (HttpOnly, path ``/auth``, long-lived): the device's credentials sealed
+  with the application key (AES-256-GCM), set when an answer says ``remember_device: true``;
 * the CSRF token (readable by the page's script): every POST, PUT and DELETE must repeat it in
   the ``X-CSRF-Token`` header (double-submit). A page on another site can neither read the
   cookie nor set the header, and SameSite=Strict keeps the cookies off its requests anyway.
@@ -22,12 +24,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import CognitoError, InvalidInput, NotAuthorized, TokenRevoked
-from ..models import CognitoUserSession
+from ..errors import CognitoError, DeviceNotFound, InvalidInput, NotAuthorized, TokenRevoked
+from ..models import CognitoUserSession, DeviceCredentials
 from ..preferences import MfaSettings
 from ..user import CognitoUser
 from ..verify import TokenVerifier
-from ..web import ChallengePending, Outcome, SignedIn, SignInAlreadyAnswered, WebSignIn
+from ..web import (
+    ChallengePending,
+    Outcome,
+    SignedIn,
+    SignInAlreadyAnswered,
+    SignInStateRefused,
+    WebSignIn,
+)
 from ..web import problem_for as _problem_for
 
 __all__ = ["CSRF_HEADER", "CookieNames", "auth_router", "csrf_problem", "problem_response"]
@@ -47,6 +56,7 @@ class CookieNames:
     access_token: str = "cm_access"
     refresh_token: str = "cm_refresh"
     csrf: str = "cm_csrf"
+    device: str = "cm_device"
 
 
 class _Problem(Exception):
@@ -99,6 +109,8 @@ class _Strict(BaseModel):
 class LoginBody(_Strict):
     username: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
+    remember_device: bool = False
+    device_name: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
 class AnswerBody(_Strict):
@@ -107,6 +119,8 @@ class AnswerBody(_Strict):
     new_password: str | None = Field(default=None, max_length=256)
     attributes: dict[str, str] | None = None
     friendly_device_name: str | None = Field(default=None, max_length=128)
+    remember_device: bool = False
+    device_name: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
 class _Factor(_Strict):
@@ -148,6 +162,7 @@ def auth_router(
     secure_cookies: bool = True,
     totp_issuer: str = "cognito_mfa",
     session_max_age: int = 30 * 24 * 3600,
+    device_max_age: int = 365 * 24 * 3600,
 ) -> APIRouter:
     """The sign-in and account API (``docs/web.md`` lists it) under ``prefix``.
 
@@ -155,7 +170,8 @@ def auth_router(
     serves: open it in the app's lifespan). ``verifier``: checks the access token for
     ``GET /me``. ``secure_cookies=False`` only for plain-http development. ``totp_issuer``
     names the service in authenticator apps. ``session_max_age``: how long the token cookies
-    live (the refresh token's validity; Cognito's default is 30 days).
+    live (the refresh token's validity; Cognito's default is 30 days). ``device_max_age``:
+    how long the remembered-device cookie lives.
     """
     router = APIRouter(prefix=prefix)
     pool = sign_in.pool
@@ -188,16 +204,26 @@ def auth_router(
 
     def clear(response: Response, *names: str) -> None:
         for name in names:
-            path = prefix or "/" if name in (cookies.sign_in, cookies.refresh_token) else "/"
+            scoped = (cookies.sign_in, cookies.refresh_token, cookies.device)
+            path = prefix or "/" if name in scoped else "/"
             response.delete_cookie(
                 name, path=path, secure=secure_cookies, httponly=True, samesite="strict"
             )
 
-    def outcome_response(outcome: Outcome) -> Response:
+    async def outcome_response(
+        outcome: Outcome, remember: bool = False, device_name: str | None = None
+    ) -> Response:
         if isinstance(outcome, SignedIn):
-            response: Response = JSONResponse({"status": "signed_in"})
+            body: dict[str, Any] = {"status": "signed_in"}
+            sealed: str | None = None
+            if remember:
+                sealed = await remembered(outcome.tokens, device_name)
+                body["device_remembered"] = sealed is not None
+            response: Response = JSONResponse(body)
             set_tokens(response, outcome.tokens)
             clear(response, cookies.sign_in)
+            if sealed is not None:
+                set_cookie(response, cookies.device, sealed, device_max_age, prefix or "/")
             return response
         assert isinstance(outcome, ChallengePending)
         challenge = outcome.public()
@@ -207,6 +233,28 @@ def auth_router(
             response = JSONResponse({"status": "challenge", "challenge": challenge})
         set_cookie(response, cookies.sign_in, outcome.handle, round(sign_in.ttl), prefix or "/")
         return response
+
+    async def remembered(tokens: CognitoUserSession, device_name: str | None) -> str | None:
+        # the user is signed in whatever happens here: a device that cannot be remembered
+        # (the pool does not track devices, Cognito refused) only means MFA next time
+        username = tokens.username
+        if tokens.new_device is None or username is None:
+            return None
+        try:
+            credentials = await sign_in.remember_device(tokens, device_name)
+        except CognitoError:
+            return None
+        return sign_in.seal_device(credentials, username)
+
+    def device_of(request: Request, username: str) -> tuple[DeviceCredentials | None, bool]:
+        """The browser's remembered device for ``username``, and whether to drop the cookie."""
+        sealed = request.cookies.get(cookies.device)
+        if not sealed:
+            return None, False
+        try:
+            return sign_in.open_device(sealed, username), False
+        except SignInStateRefused:
+            return None, True  # not ours or damaged: never sent, dropped
 
     def failed(error: BaseException) -> Response:
         response = problem_response(error, sign_in_open=False)
@@ -251,12 +299,26 @@ def auth_router(
         async def step() -> Response:
             body = await _parse(request, LoginBody)
             previous = request.cookies.get(cookies.sign_in)
+            device, drop = device_of(request, body.username)
             try:
                 if previous:  # a new sign-in replaces one left unfinished
                     await sign_in.discard(previous)
-                return outcome_response(await sign_in.start(body.username, body.password))
+                try:
+                    outcome = await sign_in.start(body.username, body.password, device=device)
+                except DeviceNotFound:
+                    # forgotten since (by the user, an admin): sign in without it, drop it
+                    drop = True
+                    outcome = await sign_in.start(body.username, body.password)
+                response = await outcome_response(outcome, body.remember_device, body.device_name)
             except CognitoError as exc:
-                return failed(exc)
+                response = failed(exc)
+            renewed = any(
+                value.startswith(cookies.device + "=")
+                for value in response.headers.getlist("set-cookie")
+            )
+            if drop and not renewed:
+                clear(response, cookies.device)
+            return response
 
         return await guarded(step, request)
 
@@ -278,7 +340,7 @@ def auth_router(
                 return problem_response(exc, sign_in_open=True)  # nothing was taken
             except CognitoError as exc:
                 return failed(exc)
-            return outcome_response(outcome)
+            return await outcome_response(outcome, body.remember_device, body.device_name)
 
         return await guarded(step, request)
 
@@ -291,7 +353,7 @@ def auth_router(
             except CognitoError as exc:
                 return failed(exc)
             if isinstance(setup, ChallengePending):
-                return outcome_response(setup)
+                return await outcome_response(setup)
             response = JSONResponse(_totp_body(setup.secret, setup.username, totp_issuer))
             set_cookie(response, cookies.sign_in, setup.handle, round(sign_in.ttl), prefix or "/")
             return response
@@ -436,7 +498,58 @@ def auth_router(
 
         return await guarded(step, request)
 
+    # --- devices ----------------------------------------------------------------------------
+
+    def this_device(request: Request, user: CognitoUser) -> str | None:
+        username = user.tokens.username
+        if username is None:
+            return None
+        device, _ = device_of(request, username)
+        return None if device is None else device.device_key
+
+    @router.get("/devices")
+    async def devices(request: Request) -> Response:
+        async def listed(user: CognitoUser) -> dict[str, Any]:
+            current = this_device(request, user)
+            return {
+                "devices": [
+                    {
+                        "device_key": device.device_key,
+                        "name": device.name,
+                        "remembered": device.remembered,
+                        "last_authenticated_at": _when(device.last_authenticated_at),
+                        "created_at": _when(device.created_at),
+                        "this_device": device.device_key == current,
+                    }
+                    for device in await user.list_devices()
+                ]
+            }
+
+        return await as_user(request, listed)
+
+    @router.delete("/devices/{device_key}")
+    async def forget(request: Request, device_key: str) -> Response:
+        async def step() -> Response:
+            forgotten_here = False
+
+            async def forget_it(user: CognitoUser) -> dict[str, Any]:
+                nonlocal forgotten_here
+                await user.forget_device(device_key)
+                forgotten_here = device_key == this_device(request, user)
+                return {"status": "forgotten"}
+
+            response = await as_user(request, forget_it)
+            if forgotten_here:
+                clear(response, cookies.device)
+            return response
+
+        return await guarded(step, request)
+
     return router
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _totp_body(secret: Any, account_name: str, issuer: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ answering the next challenge with a stale value.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -31,7 +32,7 @@ from ..challenges import (
     SoftwareTokenMfaChallenge,
 )
 from ..errors import CognitoError, FlowStateError, InvalidInput
-from ..models import CognitoUserSession, MfaType
+from ..models import CognitoUserSession, DeviceCredentials, MfaType
 from ..totp import SoftwareTokenSecret
 from ._errors import SignInExpired, SignInStateRefused
 from ._seal import AppKey, new_nonce
@@ -49,6 +50,8 @@ __all__ = [
     "WebSignIn",
     "public_challenge",
 ]
+
+_DEVICE_BINDING: Final = "remembered device"
 
 #: Cognito's default AuthSessionValidity: 3 minutes.
 DEFAULT_TTL: Final = 180.0
@@ -156,14 +159,19 @@ class WebSignIn:
         password: str | SecretStr,
         *,
         client_metadata: Mapping[str, str] | None = None,
+        device: DeviceCredentials | None = None,
     ) -> Outcome:
         """Check the password; returns :class:`SignedIn` or the first :class:`ChallengePending`.
 
+        ``device``: the browser's remembered device (:meth:`open_device`); a device Cognito
+        still remembers signs in with no MFA challenge.
+
         Raises InvalidInput (before anything is sent) and whatever the sign-in raises
-        (NotAuthorized for a wrong password, PasswordAttemptsExceeded, ...).
+        (NotAuthorized for a wrong password, PasswordAttemptsExceeded, DeviceNotFound when
+        Cognito no longer knows ``device``: drop it and start again without it, ...).
         """
         __tracebackhide__ = True  # keeps the password out of pytest's failure output
-        flow = self.pool.sign_in(username, password, client_metadata=client_metadata)
+        flow = self.pool.sign_in(username, password, client_metadata=client_metadata, device=device)
         return await self._next(flow)
 
     async def answer(
@@ -247,6 +255,61 @@ class WebSignIn:
             await self.store.discard(check_handle(handle))
         except SignInExpired:
             return
+
+    # --- remembered devices ---------------------------------------------------------------
+
+    async def remember_device(
+        self, tokens: CognitoUserSession, device_name: str | None = None
+    ) -> DeviceCredentials:
+        """Confirm the device of a finished sign-in (``tokens.new_device``) and remember it
+        (ConfirmDevice, then UpdateDeviceStatus when the pool waits for the user's say-so).
+
+        Returns the device's credentials: seal them with :meth:`seal_device` for the browser.
+        Raises InvalidInput (before sending: the sign-in made no new device, because the pool
+        does not track devices or the sign-in used a remembered one) and the errors of
+        :meth:`~cognito_mfa.CognitoUser.confirm_device`.
+        """
+        user = self.pool.user(tokens)
+        credentials = await user.confirm_device(device_name)
+        if credentials.user_confirmation_necessary:
+            await user.remember_device(credentials.device_key)
+        return credentials
+
+    def seal_device(self, credentials: DeviceCredentials, username: str) -> str:
+        """The device's credentials for ``username`` sealed with the application key
+        (AES-256-GCM, bound to this pool and app client), as cookie-safe text."""
+        if not isinstance(credentials, DeviceCredentials):
+            raise InvalidInput("credentials must be DeviceCredentials")
+        payload = {"username": username, "device": json.loads(credentials.model_dump_json())}
+        record = self._key.seal(
+            json.dumps(payload, separators=(",", ":")).encode("utf-8"),
+            binding=(_DEVICE_BINDING, self.pool.pool_id, self.pool.client_id),
+            nonce=new_nonce(),
+        )
+        return base64.urlsafe_b64encode(record).decode("ascii").rstrip("=")
+
+    def open_device(self, sealed: str, username: str) -> DeviceCredentials | None:
+        """The credentials :meth:`seal_device` sealed for ``username``; None when ``sealed``
+        was sealed for another user (keep it: it is that user's), and SignInStateRefused when
+        it is not an intact record of this application, pool and app client (drop it)."""
+        try:
+            record = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+        except (ValueError, TypeError):
+            raise SignInStateRefused("the device record is not base64") from None
+        plain = self._key.open(
+            record, binding=(_DEVICE_BINDING, self.pool.pool_id, self.pool.client_id)
+        )
+        try:
+            payload = json.loads(plain)
+            owner = payload["username"]
+            credentials = DeviceCredentials.model_validate(payload["device"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            raise SignInStateRefused("the device record could not be read") from None
+        if not isinstance(owner, str) or not secrets.compare_digest(
+            owner.encode("utf-8"), username.encode("utf-8", "replace")
+        ):
+            return None
+        return credentials
 
     # --- storing and resuming -------------------------------------------------------------
 
