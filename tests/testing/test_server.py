@@ -217,7 +217,9 @@ def test_stop_cuts_idle_connections_and_joins_threads() -> None:
             assert _read_response(stream)[0] == 200
         # The connection stays open (keep-alive) while the server stops.
     try:
-        assert set(threading.enumerate()) == before
+        # nothing the server started outlives it (an idle worker thread left by an earlier
+        # test may end meanwhile: that is not this server's)
+        assert set(threading.enumerate()) <= before
         assert idle.recv(1) == b""  # the server closed its side
     finally:
         idle.close()
