@@ -302,6 +302,27 @@ async def test_an_expired_sign_in_is_refused(
             web.WebSignIn(pool, b"k" * 32)  # type: ignore[arg-type]
 
 
+async def test_a_wrong_code_keeps_the_sign_ins_deadline(
+    cognito_pool: SeededPool, cognito_user_factory: Any, cognito_client_config: Any
+) -> None:
+    # Cognito's session keeps running after a wrong code: storing the retry with a fresh TTL
+    # would keep it past the session's end (a late answer would reach Cognito only to fail)
+    user = await _sms_user(cognito_user_factory)
+    now = [1000.0]
+    store = web.MemoryFlowStore(clock=lambda: now[0])
+    async with _pool(cognito_pool, cognito_client_config) as pool:
+        signin = web.WebSignIn(pool, KEY, store, ttl=60, clock=lambda: now[0])
+        started = await signin.start(user.username, user.password)
+        assert isinstance(started, web.ChallengePending)
+        now[0] += 40
+        retry = await signin.answer(started.handle, code="000000")
+        assert isinstance(retry, web.ChallengePending)
+        assert isinstance(retry.rejected, cm.CodeMismatch)
+        now[0] += 21  # 61 s after the start: past the first deadline, though 21 s after the retry
+        with pytest.raises(web.SignInExpired):
+            await signin.answer(retry.handle, code="000000")
+
+
 async def test_a_sign_in_that_fails_is_not_stored_again(
     cognito_pool: SeededPool,
     cognito_user_factory: Any,

@@ -198,7 +198,8 @@ class WebSignIn:
         given = [value for value in (code, mfa_type, new_password) if value is not None]
         if len(given) != 1:
             raise InvalidInput("give exactly one of code, mfa_type and new_password")
-        flow, secret = await self._resume(handle)
+        flow, secret, expires = await self._resume(handle)
+        session = flow.state.session
         challenge = flow.challenge
         try:
             if code is not None:
@@ -221,7 +222,10 @@ class WebSignIn:
             pending = flow.challenge
             if pending is None:  # the sign-in is over: nothing to store again
                 raise
-            return ChallengePending(await self._save(flow, secret), pending, rejected=exc)
+            # the same Cognito session still runs on its own clock: keep its deadline
+            kept = expires if flow.state.session == session else None
+            handle = await self._save(flow, secret, expires=kept)
+            return ChallengePending(handle, pending, rejected=exc)
         return await self._next(flow)
 
     async def totp_setup(self, handle: str) -> TotpSetup | ChallengePending:
@@ -233,7 +237,8 @@ class WebSignIn:
         SignInAlreadyAnswered, SignInStateRefused, and the errors of
         :meth:`~cognito_mfa.MfaSetupChallenge.associate_software_token` (which end it).
         """
-        flow, secret = await self._resume(handle)
+        flow, secret, stored_deadline = await self._resume(handle)
+        expires: float | None = stored_deadline
         challenge = flow.challenge
         if secret is None:
             if not (
@@ -244,10 +249,14 @@ class WebSignIn:
                 # nothing was sent: the sign-in stays usable under a new handle
                 assert challenge is not None
                 refused = FlowStateError("this step of the sign-in is not a TOTP set-up")
-                return ChallengePending(await self._save(flow, None), challenge, rejected=refused)
+                kept = await self._save(flow, None, expires=expires)
+                return ChallengePending(kept, challenge, rejected=refused)
             secret = await challenge.associate_software_token()
+            expires = None  # AssociateSoftwareToken answered with a new session
         assert challenge is not None
-        return TotpSetup(await self._save(flow, secret), secret, challenge.username)
+        return TotpSetup(
+            await self._save(flow, secret, expires=expires), secret, challenge.username
+        )
 
     async def discard(self, handle: str) -> None:
         """Forget the sign-in stored under ``handle`` (the user gave up)."""
@@ -320,11 +329,20 @@ class WebSignIn:
             return SignedIn(flow.tokens)
         return ChallengePending(await self._save(flow, None), challenge)
 
-    async def _save(self, flow: AuthFlow, secret: SoftwareTokenSecret | None) -> str:
+    async def _save(
+        self, flow: AuthFlow, secret: SoftwareTokenSecret | None, *, expires: float | None = None
+    ) -> str:
+        """Seal and store the flow under a new handle. ``expires``: the deadline of a Cognito
+        session that was stored before (a refused answer keeps its session, and the session
+        its clock); None for a session Cognito just issued (the full TTL)."""
         state = flow.state
         handle = check_handle(self._new_handle())
+        now = self._clock()
+        deadline = now + self.ttl if expires is None else expires
+        if deadline <= now:
+            raise SignInExpired("the sign-in expired")
         payload: dict[str, Any] = {
-            "expires": self._clock() + self.ttl,
+            "expires": deadline,
             "state": json.loads(state.model_dump_json()),
         }
         if secret is not None:
@@ -334,10 +352,10 @@ class WebSignIn:
             binding=(handle, self.pool.pool_id, self.pool.client_id),
             nonce=new_nonce(),
         )
-        await self.store.put(handle, record, ttl=self.ttl)
+        await self.store.put(handle, record, ttl=deadline - now)
         return handle
 
-    async def _resume(self, handle: str) -> tuple[AuthFlow, SoftwareTokenSecret | None]:
+    async def _resume(self, handle: str) -> tuple[AuthFlow, SoftwareTokenSecret | None, float]:
         record = await self.store.take(check_handle(handle))
         plain = self._key.open(record, binding=(handle, self.pool.pool_id, self.pool.client_id))
         try:
@@ -352,6 +370,6 @@ class WebSignIn:
         if expires <= self._clock():
             raise SignInExpired("the sign-in expired")
         try:
-            return self.pool.resume(state), secret
+            return self.pool.resume(state), secret, expires
         except InvalidInput:
             raise SignInStateRefused("the stored sign-in does not fit this pool") from None
