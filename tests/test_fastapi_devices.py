@@ -311,3 +311,64 @@ async def test_sealed_device_is_bound_to_user_pool_and_key(
                 web.WebSignIn(elsewhere, KEY).open_device(sealed, "alice")
         with pytest.raises(cm.InvalidInput):
             sign_in.seal_device("not credentials", "alice")  # type: ignore[arg-type]
+
+
+async def test_a_device_remembered_by_e_mail_is_used_when_the_e_mail_is_typed(
+    cognito_emulator: Any, cognito_client_config: Any, cognito_seeder: Any
+) -> None:
+    # a pool whose users sign in with their e-mail address: the tokens' user name is another
+    # name (an opaque id), so the cookie must know the typed name too
+    seeded = await cognito_seeder.create_pool_and_client(
+        "by-email", username_attributes=["email"], device_configuration=TRACKING
+    )
+    user = await cognito_seeder.create_user(
+        seeded, "carol@example.com", "Correct-Horse-9", email="carol@example.com",
+        totp=True, mfa=["TOTP"], preferred="TOTP",
+    )  # fmt: skip
+    async with api(cognito_emulator, cognito_client_config, seeded) as client:
+        await _remember(client, cognito_emulator, user)
+        me = (await client.get("/auth/me")).json()
+        assert me["username"] != "carol@example.com"  # the pool's own name for her
+        await client.post("/auth/logout")
+        again = await _login(client, user)  # typed: the e-mail address
+        assert again == {"status": "signed_in"}
+
+
+async def test_login_names_are_the_user_name_then_the_aliases_in_the_tokens(
+    cognito_emulator: Any, cognito_client_config: Any, cognito_pool: SeededPool
+) -> None:
+    credentials = cm.DeviceCredentials(
+        device_key="us-east-1_0123", device_group_key="-group", device_password="pw-secret"
+    )
+    async with cm.UserPool(
+        cognito_pool.pool_id,
+        cognito_pool.client_id,
+        endpoint_url=EMULATOR_ENDPOINT,
+        botocore_config=cognito_client_config,
+    ) as pool:
+        sign_in = web.WebSignIn(pool, KEY)
+        sealed = sign_in.seal_device(credentials, "u-1", aliases=["dee@example.com", "u-1", ""])
+        assert sign_in.open_device(sealed, "u-1") == credentials
+        assert sign_in.open_device(sealed, "dee@example.com") == credentials
+        assert sign_in.open_device(sealed, "DEE@example.com") is None  # exact names only
+        assert sign_in.open_device(sealed, "") is None
+        with pytest.raises(cm.InvalidInput):
+            sign_in.seal_device(credentials, "u-1", aliases="dee@example.com")
+        with pytest.raises(cm.InvalidInput):
+            sign_in.seal_device(credentials, "u-1", aliases=[1])  # type: ignore[list-item]
+
+
+async def test_login_names_read_the_id_tokens_alias_claims(
+    cognito_pool: SeededPool, cognito_user_factory: Any, cognito_client_config: Any
+) -> None:
+    user = await cognito_user_factory(email="erin@example.com", phone="+15555550123")
+    async with cm.UserPool(
+        cognito_pool.pool_id,
+        cognito_pool.client_id,
+        endpoint_url=EMULATOR_ENDPOINT,
+        botocore_config=cognito_client_config,
+    ) as pool:
+        flow = pool.sign_in(user.username, user.password)
+        async for challenge in flow:  # no MFA for this user
+            raise AssertionError(challenge)
+    assert web.login_names(flow.tokens) == (user.username, "erin@example.com", "+15555550123")

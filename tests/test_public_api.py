@@ -172,6 +172,7 @@ def test_the_web_subpackages_names_are_pinned() -> None:
         "SignedIn",
         "TotpSetup",
         "WebSignIn",
+        "login_names",
         "problem_for",
         "public_challenge",
     }

@@ -36,6 +36,7 @@ from ..web import (
     SignInAlreadyAnswered,
     SignInStateRefused,
     WebSignIn,
+    login_names,
 )
 from ..web import problem_for as _problem_for
 
@@ -244,7 +245,7 @@ def auth_router(
             credentials = await sign_in.remember_device(tokens, device_name)
         except CognitoError:
             return None
-        return sign_in.seal_device(credentials, username)
+        return sign_in.seal_device(credentials, username, aliases=login_names(tokens))
 
     def device_of(request: Request, username: str) -> tuple[DeviceCredentials | None, bool]:
         """The browser's remembered device for ``username``, and whether to drop the cookie."""

@@ -28,6 +28,7 @@ from ._service import (
     SignedIn,
     TotpSetup,
     WebSignIn,
+    login_names,
     public_challenge,
 )
 from ._store import FlowStore, MemoryFlowStore
@@ -51,6 +52,7 @@ __all__ = [
     "SignedIn",
     "TotpSetup",
     "WebSignIn",
+    "login_names",
     "problem_for",
     "public_challenge",
 ]

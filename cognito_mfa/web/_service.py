@@ -14,7 +14,7 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,6 +48,7 @@ __all__ = [
     "SignedIn",
     "TotpSetup",
     "WebSignIn",
+    "login_names",
     "public_challenge",
 ]
 
@@ -99,6 +100,21 @@ class TotpSetup:
 
 Outcome = SignedIn | ChallengePending
 """What a step of a web sign-in leads to."""
+
+
+#: The ID token's claims that hold the other names a user may sign in with (aliases).
+_ALIAS_CLAIMS: Final = ("email", "phone_number", "preferred_username")
+
+
+def login_names(tokens: CognitoUserSession) -> tuple[str, ...]:
+    """The names a signed-in user may type at the next sign-in: the user name, then the
+    ID token's ``email``, ``phone_number`` and ``preferred_username`` when present (the
+    aliases a pool may allow). Read from the tokens Cognito just issued, unverified: they
+    only label a remembered device, they grant nothing."""
+    claims = tokens.unverified_id_claims
+    names = [tokens.username or ""]
+    names += [value for key in _ALIAS_CLAIMS if isinstance(value := claims.get(key), str)]
+    return tuple(name for name in dict.fromkeys(names) if name)
 
 
 def public_challenge(challenge: Challenge) -> dict[str, Any]:
@@ -284,12 +300,26 @@ class WebSignIn:
             await user.remember_device(credentials.device_key)
         return credentials
 
-    def seal_device(self, credentials: DeviceCredentials, username: str) -> str:
+    def seal_device(
+        self, credentials: DeviceCredentials, username: str, *, aliases: Iterable[str] = ()
+    ) -> str:
         """The device's credentials for ``username`` sealed with the application key
-        (AES-256-GCM, bound to this pool and app client), as cookie-safe text."""
+        (AES-256-GCM, bound to this pool and app client), as cookie-safe text.
+
+        ``aliases``: other names the user signs in with (e-mail address, phone number,
+        preferred user name: :func:`login_names` reads them from the tokens); the device is
+        used when the name typed is ``username`` or one of them."""
         if not isinstance(credentials, DeviceCredentials):
             raise InvalidInput("credentials must be DeviceCredentials")
-        payload = {"username": username, "device": json.loads(credentials.model_dump_json())}
+        if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+            raise InvalidInput("aliases must be an iterable of strings")
+        names = [name for name in dict.fromkeys(aliases) if name and name != username]
+        payload: dict[str, Any] = {
+            "username": username,
+            "device": json.loads(credentials.model_dump_json()),
+        }
+        if names:
+            payload["aliases"] = names
         record = self._key.seal(
             json.dumps(payload, separators=(",", ":")).encode("utf-8"),
             binding=(_DEVICE_BINDING, self.pool.pool_id, self.pool.client_id),
@@ -298,9 +328,10 @@ class WebSignIn:
         return base64.urlsafe_b64encode(record).decode("ascii").rstrip("=")
 
     def open_device(self, sealed: str, username: str) -> DeviceCredentials | None:
-        """The credentials :meth:`seal_device` sealed for ``username``; None when ``sealed``
-        was sealed for another user (keep it: it is that user's), and SignInStateRefused when
-        it is not an intact record of this application, pool and app client (drop it)."""
+        """The credentials :meth:`seal_device` sealed for ``username`` (the user's name or one
+        of the aliases it was sealed with); None when ``sealed`` was sealed for another user
+        (keep it: it is that user's), and SignInStateRefused when it is not an intact record
+        of this application, pool and app client (drop it)."""
         try:
             record = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
         except (ValueError, TypeError):
@@ -310,15 +341,17 @@ class WebSignIn:
         )
         try:
             payload = json.loads(plain)
-            owner = payload["username"]
+            names = [payload["username"], *payload.get("aliases", ())]
             credentials = DeviceCredentials.model_validate(payload["device"])
         except (ValueError, KeyError, TypeError, ValidationError):
             raise SignInStateRefused("the device record could not be read") from None
-        if not isinstance(owner, str) or not secrets.compare_digest(
-            owner.encode("utf-8"), username.encode("utf-8", "replace")
-        ):
-            return None
-        return credentials
+        typed = username.encode("utf-8", "replace")
+        # every name compared, in constant time each: which one matched is not timed
+        matched = [
+            isinstance(name, str) and secrets.compare_digest(name.encode("utf-8"), typed)
+            for name in names
+        ]
+        return credentials if any(matched) else None
 
     # --- storing and resuming -------------------------------------------------------------
 
