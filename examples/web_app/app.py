@@ -42,14 +42,19 @@ from .pages import FACTORS, account_page, challenge_page, sign_in_page, totp_pag
 
 __all__ = ["create_app"]
 
+#: The name an authenticator app shows next to the user's code.
 _ISSUER: Final = "cognito_mfa web demo"
+#: Cookie lifetimes (seconds): the tokens and the CSRF token; a remembered browser.
 _SESSION_AGE: Final = 30 * 24 * 3600
 _DEVICE_AGE: Final = 365 * 24 * 3600
+#: A larger form body is refused before it is parsed.
 _MAX_FORM: Final = 16 * 1024
 
 
 @dataclass(frozen=True)
 class _Cookies:
+    """The cookies' names (all HttpOnly, SameSite=Strict)."""
+
     sign_in: str = "demo_sign_in"
     id_token: str = "demo_id"
     access_token: str = "demo_access"
