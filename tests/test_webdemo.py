@@ -3,6 +3,7 @@ port, its HTML pages driven with httpx as a browser without scripts would."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -234,3 +235,54 @@ def test_two_replicas_share_one_pool_and_one_redis(
                 )
                 assert _title(done) == "Your account", done.text
                 assert "<strong id=username>bob</strong>" in done.text
+
+
+# --- the command and the example's source -------------------------------------------------------
+
+
+def _web_demo_command(*flags: str) -> tuple[int, str, str]:
+    from cognito_mfa.cli import Console, main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = main(["web-demo", *flags], Console(io.StringIO(), stdout, stderr))
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+def test_the_command_runs_the_example_from_examples_web_app() -> None:
+    import cognito_mfa.webdemo as webdemo
+
+    # shipped from the repository's examples/web_app/ (an editable install points there)
+    assert Path(webdemo.__file__).parts[-3:] == ("examples", "web_app", "__init__.py")
+    assert sorted(webdemo.__all__) == ["DEMO_PASSWORD", "DEMO_USERNAME", "create_app", "main"]
+    assert (webdemo.DEMO_USERNAME, webdemo.DEMO_PASSWORD) == ("alice", "Correct-Horse-9")
+    # the command reaches the example's main, which checks its flags before serving anything
+    status, out, err = _web_demo_command("--pool-id", "us-east-1_Abc123")
+    assert status == 1 and out == "error: --pool-id and --client-id go together\n", err
+
+
+@pytest.fixture
+def fresh_webdemo(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The example imported anew in the test, and whatever it imported partly dropped after."""
+    for name in [name for name in sys.modules if name.startswith("cognito_mfa.webdemo")]:
+        monkeypatch.delitem(sys.modules, name)
+    before = set(sys.modules)
+    yield monkeypatch
+    for name in set(sys.modules) - before:
+        if name.startswith("cognito_mfa.webdemo"):
+            del sys.modules[name]
+
+
+def test_an_install_without_the_example_says_to_reinstall(
+    fresh_webdemo: pytest.MonkeyPatch,
+) -> None:
+    fresh_webdemo.setitem(sys.modules, "cognito_mfa.webdemo", None)  # an import of it fails
+    status, out, err = _web_demo_command()
+    assert status != 0 and out == ""
+    assert "not installed with this package: reinstall it" in err
+
+
+def test_missing_extras_say_which_to_install(fresh_webdemo: pytest.MonkeyPatch) -> None:
+    fresh_webdemo.setitem(sys.modules, "uvicorn", None)
+    status, out, err = _web_demo_command()
+    assert status != 0 and out == ""
+    assert "uvicorn" in err and "pip install 'cognito-mfa[webdemo]'" in err

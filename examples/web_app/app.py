@@ -1,32 +1,17 @@
-"""The example web application: plain server-rendered HTML pages over :class:`WebSignIn`.
+"""The example web app's routes: :func:`create_app` serves the pages over :class:`WebSignIn`.
 
-``python -m cognito_mfa web-demo --port P`` serves it with uvicorn. The pages: sign-in, the
-code page (SMS, TOTP, e-mail, with "remember this browser"), the choice page (SELECT_MFA_TYPE,
-MFA_SETUP), the TOTP set-up page with its QR code, the new-password page, and the account page
-(MFA settings, remembered devices, sign-out). Each POST answers with the next page, so the
-pages work without any script.
-
-Without ``--endpoint-url`` it runs on the embedded emulator, with a demo pool (MFA required,
-TOTP only, devices remembered) and a demo user made at start-up and printed. With
-``--endpoint-url --pool-id --client-id`` and ``--redis-url`` several processes serve one
-Cognito (or served emulator) and share one store: run them with the same
-``COGNITO_MFA_APP_KEY``.
-
-Cookies are HttpOnly and SameSite=Strict; they are Secure unless the demo serves plain http
-(``--insecure-cookies``, the default on the loopback interface). Every form carries the
-double-submit CSRF token.
+Each POST answers with the next page (or a redirect to it). A sign-in in progress is the
+random handle of its sealed state in :class:`WebSignIn`'s store, kept in a cookie; the tokens,
+once signed in, are cookies too, and a remembered browser keeps its sealed device credentials
+in one. Cookies are HttpOnly and SameSite=Strict, Secure unless
+``secure_cookies=False`` (plain http); every form carries the double-submit CSRF token.
 """
 
 from __future__ import annotations
 
-import argparse
 import hmac
-import html
-import os
 import secrets
-import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -35,48 +20,41 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .challenges import (
-    MfaCodeChallenge,
-    MfaSetupChallenge,
-    NewPasswordRequiredChallenge,
-    SelectMfaTypeChallenge,
+from cognito_mfa import (
+    CognitoError,
+    CognitoUserSession,
+    DeviceNotFound,
+    MfaSettings,
+    NotAuthorized,
+    TokenRevoked,
+    TokenVerifier,
 )
-from .errors import CognitoError, DeviceNotFound, NotAuthorized, TokenRevoked
-from .models import CognitoUserSession, MfaType
-from .preferences import MfaSettings
-from .verify import TokenVerifier
-from .web import (
-    APP_KEY_ENV,
-    AppKey,
+from cognito_mfa.web import (
     ChallengePending,
     Outcome,
-    RedisFlowStore,
     SignedIn,
     SignInStateRefused,
     WebSignIn,
     problem_for,
 )
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERNAME", "create_app", "main"]
+from .pages import FACTORS, account_page, challenge_page, sign_in_page, totp_page
 
-DEMO_USERNAME: Final = "alice"
-#: The embedded demo user's password (a demo on a throw-away emulator, printed at start-up).
-DEMO_PASSWORD: Final = "Correct-Horse-9"
+__all__ = ["create_app"]
+
+#: The name an authenticator app shows next to the user's code.
 _ISSUER: Final = "cognito_mfa web demo"
+#: Cookie lifetimes (seconds): the tokens and the CSRF token; a remembered browser.
 _SESSION_AGE: Final = 30 * 24 * 3600
 _DEVICE_AGE: Final = 365 * 24 * 3600
+#: A larger form body is refused before it is parsed.
 _MAX_FORM: Final = 16 * 1024
-_FACTORS: Final = (("software_token", "Authenticator app (TOTP)"), ("sms", "Text message"),
-                   ("email", "E-mail"))  # fmt: skip
-_LABELS: Final = {
-    "SOFTWARE_TOKEN_MFA": "Authenticator app",
-    "SMS_MFA": "Text message",
-    "EMAIL_OTP": "E-mail",
-}
 
 
 @dataclass(frozen=True)
 class _Cookies:
+    """The cookies' names (all HttpOnly, SameSite=Strict)."""
+
     sign_in: str = "demo_sign_in"
     id_token: str = "demo_id"
     access_token: str = "demo_access"
@@ -86,150 +64,6 @@ class _Cookies:
 
 
 _C: Final = _Cookies()
-
-
-# --- pages -------------------------------------------------------------------------------------
-
-
-def _page(title: str, body: str, *, error: str | None = None) -> str:
-    notice = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title>"
-        '<meta name=viewport content="width=device-width">'
-        "<style>body{font-family:sans-serif;max-width:36em;margin:2em auto}"
-        ".error{color:#a00}label{display:block;margin:.5em 0}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{notice}{body}</body></html>"
-    )
-
-
-def _form(action: str, csrf: str, fields: str, button: str, *, form_id: str = "") -> str:
-    ident = f' id="{form_id}"' if form_id else ""
-    return (
-        f'<form method=post action="{action}"{ident}>'
-        f'<input type=hidden name=csrf value="{html.escape(csrf)}">{fields}'
-        f"<button type=submit>{html.escape(button)}</button></form>"
-    )
-
-
-def _sign_in_page(csrf: str, error: str | None = None) -> str:
-    fields = (
-        "<label>User name <input name=username id=username autocomplete=username required></label>"
-        "<label>Password <input name=password id=password type=password "
-        "autocomplete=current-password required></label>"
-    )
-    return _page(
-        "Sign in", _form("/sign-in", csrf, fields, "Sign in", form_id="sign-in"), error=error
-    )
-
-
-def _remember_box() -> str:
-    return (
-        "<label><input type=checkbox name=remember_device value=1 id=remember_device> "
-        "Remember this browser (no code next time)</label>"
-    )
-
-
-def _challenge_page(pending: ChallengePending, csrf: str) -> str:
-    challenge = pending.challenge
-    error = None if pending.rejected is None else problem_for(pending.rejected).detail
-    if isinstance(challenge, MfaCodeChallenge):
-        public = pending.public()
-        where = f" sent to {public['destination']}" if public.get("destination") else ""
-        label = _LABELS.get(challenge.challenge_name, "Code")
-        fields = (
-            f"<p>{html.escape(label)}: enter the code{html.escape(where)}.</p>"
-            "<label>Code <input name=code id=code inputmode=numeric autocomplete=one-time-code "
-            "required></label>" + _remember_box()
-        )
-        body = _form("/sign-in/answer", csrf, fields, "Continue", form_id="code-form")
-        return _page("Enter your code", body, error=error)
-    if isinstance(challenge, SelectMfaTypeChallenge):
-        buttons = "".join(
-            _form(
-                "/sign-in/answer",
-                csrf,
-                f'<input type=hidden name=mfa_type value="{option.value}">',
-                _LABELS.get(option.value, option.value),
-                form_id=f"choose-{option.value}",
-            )
-            for option in challenge.options
-        )
-        return _page("Choose how to confirm it is you", buttons, error=error)
-    if isinstance(challenge, MfaSetupChallenge):
-        if MfaType.SOFTWARE_TOKEN_MFA in challenge.options:
-            body = "<p>This account needs a second factor. Set up an authenticator app.</p>"
-            body += _form("/sign-in/totp", csrf, "", "Set up an authenticator app", form_id="setup")
-        else:
-            body = "<p>This demo sets up authenticator apps only.</p>"
-        return _page("Set up two-factor sign-in", body, error=error)
-    assert isinstance(challenge, NewPasswordRequiredChallenge)
-    fields = (
-        "<label>New password <input name=new_password id=new_password type=password "
-        "autocomplete=new-password required></label>"
-    )
-    body = _form("/sign-in/answer", csrf, fields, "Set the password", form_id="new-password")
-    return _page("Choose a new password", body, error=error)
-
-
-def _totp_page(csrf: str, uri: str, svg: str | None, error: str | None = None) -> str:
-    qr = svg if svg is not None else "<p>(install cognito-mfa[qr] for the QR code)</p>"
-    fields = (
-        "<label>Code from the app <input name=code id=code inputmode=numeric required></label>"
-        + _remember_box()
-    )
-    body = (
-        "<p>Scan the QR code with your authenticator app, then enter the code it shows.</p>"
-        f"<div id=qr>{qr}</div><p>Or enter this key by hand: <code id=otpauth>{html.escape(uri)}"
-        "</code></p>" + _form("/sign-in/answer", csrf, fields, "Verify", form_id="code-form")
-    )
-    return _page("Set up your authenticator app", body, error=error)
-
-
-def _account_page(
-    csrf: str,
-    username: str,
-    enabled: list[str],
-    preferred: str | None,
-    devices: list[dict[str, Any]],
-    error: str | None = None,
-) -> str:
-    rows = []
-    for name, label in _FACTORS:
-        wire = {"software_token": "SOFTWARE_TOKEN_MFA", "sms": "SMS_MFA", "email": "EMAIL_OTP"}
-        state = (
-            "preferred" if preferred == wire[name] else ("on" if wire[name] in enabled else "off")
-        )
-        options = "".join(
-            f"<option value={value}{' selected' if value == state else ''}>{value}</option>"
-            for value in ("off", "on", "preferred")
-        )
-        rows.append(f"<label>{label} <select name={name} id=mfa-{name}>{options}</select></label>")
-    mfa = _form("/account/mfa", csrf, "".join(rows), "Save MFA settings", form_id="mfa")
-    device_rows = "".join(
-        "<li>"
-        + html.escape(device["name"] or device["device_key"])
-        + (" (this browser)" if device["this_device"] else "")
-        + (f", last used {html.escape(device['last'])}" if device["last"] else "")
-        + _form(
-            "/account/devices/forget",
-            csrf,
-            f'<input type=hidden name=device_key value="{html.escape(device["device_key"])}">',
-            "Forget",
-        )
-        + "</li>"
-        for device in devices
-    )
-    body = (
-        f"<p>Signed in as <strong id=username>{html.escape(username)}</strong>.</p>"
-        f"<h2>Two-factor sign-in</h2>{mfa}"
-        f"<h2>Remembered browsers</h2><ul id=devices>{device_rows or '<li>none</li>'}</ul>"
-        + _form("/sign-out", csrf, "", "Sign out", form_id="sign-out")
-    )
-    return _page("Your account", body, error=error)
-
-
-# --- the application ---------------------------------------------------------------------------
 
 
 class _Refused(Exception):
@@ -294,7 +128,7 @@ def create_app(
         return form
 
     def refused(request: Request, reason: str) -> Response:
-        return html_response(request, _sign_in_page(csrf_of(request), reason), 403)
+        return html_response(request, sign_in_page(csrf_of(request), reason), 403)
 
     def tokens_of(request: Request) -> CognitoUserSession | None:
         access = request.cookies.get(_C.access_token)
@@ -342,14 +176,14 @@ def create_app(
                     set_cookie(response, _C.device, sealed, _DEVICE_AGE)
             return response
         status = 200 if result.rejected is None else problem_for(result.rejected).status
-        response = html_response(request, _challenge_page(result, csrf_of(request)), status)
+        response = html_response(request, challenge_page(result, csrf_of(request)), status)
         set_cookie(response, _C.sign_in, result.handle, round(sign_in.ttl))
         return response
 
     def failed(request: Request, error: BaseException) -> Response:
         problem = problem_for(error)
         response = html_response(
-            request, _sign_in_page(csrf_of(request), problem.detail), problem.status
+            request, sign_in_page(csrf_of(request), problem.detail), problem.status
         )
         clear(response, _C.sign_in)
         return response
@@ -358,7 +192,7 @@ def create_app(
     async def home(request: Request) -> Response:
         if request.cookies.get(_C.access_token):
             return RedirectResponse("/account", status_code=303)
-        return html_response(request, _sign_in_page(csrf_of(request)))
+        return html_response(request, sign_in_page(csrf_of(request)))
 
     @app.post("/sign-in")
     async def post_sign_in(request: Request) -> Response:
@@ -425,7 +259,7 @@ def create_app(
             svg: str | None = setup.secret.qr_svg(setup.username, _ISSUER)
         except CognitoError:
             svg = None
-        response = html_response(request, _totp_page(csrf_of(request), uri, _inline(svg)))
+        response = html_response(request, totp_page(csrf_of(request), uri, _inline(svg)))
         set_cookie(response, _C.sign_in, setup.handle, round(sign_in.ttl))
         return response
 
@@ -442,12 +276,12 @@ def create_app(
             if isinstance(exc, NotAuthorized | TokenRevoked) or problem_for(exc).status == 401:
                 # the token cookies were refused: sign in again (a page, not a redirect to
                 # "/", which would send the same cookies straight back here)
-                again = _sign_in_page(csrf_of(request), "Your session ended: sign in again.")
+                again = sign_in_page(csrf_of(request), "Your session ended: sign in again.")
                 response = html_response(request, again, 401)
                 clear(response, _C.id_token, _C.access_token, _C.refresh_token)
                 return response
             return html_response(
-                request, _sign_in_page(csrf_of(request), problem_for(exc).detail), 503
+                request, sign_in_page(csrf_of(request), problem_for(exc).detail), 503
             )
         username = verified.username or tokens.username or ""
         here = device_key_here(request, username)
@@ -462,7 +296,7 @@ def create_app(
             }
             for device in listed
         ]
-        page = _account_page(
+        page = account_page(
             csrf_of(request),
             username,
             [factor.value for factor in data.enabled_mfa],
@@ -490,7 +324,7 @@ def create_app(
             return RedirectResponse("/", status_code=303)
         settings = {
             name: MfaSettings(enabled=form[name] != "off", preferred=form[name] == "preferred")
-            for name, _ in _FACTORS
+            for name, _ in FACTORS
             if form.get(name) in ("off", "on", "preferred")
         }
         try:
@@ -551,115 +385,3 @@ def _inline(svg: str | None) -> str | None:
         return None
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else None
-
-
-# --- the command -------------------------------------------------------------------------------
-
-
-def main(args: argparse.Namespace, say: Callable[[str], None] = print) -> int:
-    """Run the demo server until interrupted; returns the exit status."""
-    import anyio
-    import httpx
-    import uvicorn
-
-    from .pool import UserPool
-
-    if (args.pool_id is None) != (args.client_id is None):
-        say("error: --pool-id and --client-id go together")
-        return 1
-    if args.endpoint_url and args.pool_id is None:
-        say("error: --endpoint-url needs --pool-id and --client-id")
-        return 1
-    secret = None
-    if args.client_secret_env:
-        secret = os.environ.get(args.client_secret_env)
-        if not secret:
-            say(f"error: the environment variable {args.client_secret_env} is not set")
-            return 1
-    if os.environ.get(APP_KEY_ENV):
-        key = AppKey.from_env()
-    else:
-        key = AppKey.from_base64(AppKey.generate())
-        say(
-            f"{APP_KEY_ENV} is not set: using a fresh random key (sign-ins and remembered "
-            "browsers do not outlive this process nor move to other replicas)"
-        )
-
-    if args.pool_id is not None:
-        pool = UserPool(args.pool_id, args.client_id, secret, endpoint_url=args.endpoint_url)
-        http = httpx.AsyncClient()
-        jwks = None
-        if args.endpoint_url:
-            jwks = f"{args.endpoint_url.rstrip('/')}/{args.pool_id}/.well-known/jwks.json"
-    else:
-        from .testing.inprocess import EMULATOR_ENDPOINT, emulator_app, httpx_client_config
-        from .testing.service import Emulator
-
-        emulator = Emulator()
-        pool_id, client_id = anyio.run(_seed, emulator)
-        say(f"embedded emulator: pool {pool_id}, app client {client_id}")
-        say(f"demo user: {DEMO_USERNAME} / {DEMO_PASSWORD} (sets up an authenticator app)")
-        pool = UserPool(
-            pool_id,
-            client_id,
-            endpoint_url=EMULATOR_ENDPOINT,
-            botocore_config=httpx_client_config(emulator),
-            aws_access_key_id="demo",  # the emulator accepts any signature
-            aws_secret_access_key="demo",
-        )
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(emulator_app(emulator)))
-        jwks = f"{EMULATOR_ENDPOINT}/{pool_id}/.well-known/jwks.json"
-    verifier = TokenVerifier(
-        pool.pool_id, client_id=pool.client_id, jwks_url=jwks, http_client=http
-    )
-    store = RedisFlowStore.from_url(args.redis_url) if args.redis_url else None
-    # bound before serving, so the URL printed below already accepts connections
-    listener = socket.create_server((args.host, args.port))
-    host, port = listener.getsockname()[:2]
-    url = f"http://{host}:{port}/"
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with pool:
-            try:
-                say(f"web demo ready at {url}")
-                yield
-            finally:
-                await http.aclose()
-                if store is not None:
-                    await store.aclose()
-
-    app = create_app(
-        WebSignIn(pool, key, store),
-        verifier,
-        secure_cookies=bool(args.secure_cookies),
-        lifespan=lifespan,
-    )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    try:
-        server.run(sockets=[listener])
-    finally:
-        listener.close()
-    return 0
-
-
-async def _seed(emulator: Any) -> tuple[str, str]:
-    """The demo pool (MFA required, TOTP only, devices remembered on the user's say-so) and
-    the demo user, who sets up an authenticator app at the first sign-in."""
-    from .testing.inprocess import emulator_client
-    from .testing.seed import Seeder
-
-    async with emulator_client(emulator) as admin:
-        seeder = Seeder(admin, clock=emulator.now)
-        seeded = await seeder.create_pool_and_client(
-            "web-demo",
-            mfa="ON",
-            sms=False,
-            email=False,
-            device_configuration={
-                "ChallengeRequiredOnNewDevice": True,
-                "DeviceOnlyRememberedOnUserPrompt": True,
-            },
-        )
-        await seeder.create_user(seeded, DEMO_USERNAME, DEMO_PASSWORD)
-    return seeded.pool_id, seeded.client_id
