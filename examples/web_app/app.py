@@ -35,6 +35,7 @@ from cognito_mfa.web import (
     SignedIn,
     SignInStateRefused,
     WebSignIn,
+    login_names,
     problem_for,
 )
 
@@ -172,7 +173,9 @@ def create_app(
                 except CognitoError:
                     pass  # signed in all the same: the code is asked next time
                 else:
-                    sealed = sign_in.seal_device(credentials, username)
+                    # also the e-mail address or phone number the user may type next time
+                    aliases = login_names(result.tokens)
+                    sealed = sign_in.seal_device(credentials, username, aliases=aliases)
                     set_cookie(response, _C.device, sealed, _DEVICE_AGE)
             return response
         status = 200 if result.rejected is None else problem_for(result.rejected).status
