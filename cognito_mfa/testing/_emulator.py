@@ -99,6 +99,8 @@ class Emulator:
     emulator's clock (None: not compared). ``password_lockout`` / ``mfa_lockout``: the per-user
     lockouts after repeated wrong passwords / MFA codes. ``device_skips_email_mfa``: whether a
     remembered device stands in for email MFA as it does for SMS and TOTP (assumed off).
+    ``outbox_limit``: how many sent SMS and e-mail messages :attr:`messages` keeps, the newest
+    (a long-running emulator would otherwise keep every code it ever sent).
     """
 
     def __init__(
@@ -114,9 +116,12 @@ class Emulator:
         password_lockout: bool = True,
         timestamp_tolerance: float | None = 900.0,
         device_skips_email_mfa: bool = False,
+        outbox_limit: int = 10_000,
     ) -> None:
         if mfa_attempt_limit < 1:
             raise ValueError("mfa_attempt_limit must be at least 1")
+        if isinstance(outbox_limit, bool) or not isinstance(outbox_limit, int) or outbox_limit < 1:
+            raise ValueError("outbox_limit must be a whole number of messages, at least 1")
         if timestamp_tolerance is not None and not timestamp_tolerance >= 0:
             raise ValueError("timestamp_tolerance must be a number of seconds, or None")
         settings = Settings(
@@ -128,6 +133,7 @@ class Emulator:
             password_verifier_timeout=password_verifier_timeout,
             timestamp_tolerance=timestamp_tolerance,
             device_skips_email_mfa=device_skips_email_mfa,
+            outbox_limit=outbox_limit,
         )
         self._model = Model(settings, clock, random_bytes)
         self._faults = FaultQueue()
@@ -144,7 +150,7 @@ class Emulator:
 
     @property
     def messages(self) -> list[SentMessage]:
-        """Every SMS and email "sent", oldest first."""
+        """The SMS and email messages "sent", oldest first: the newest ``outbox_limit``."""
         return self._model.messages
 
     # --- time ---------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ class Settings:
     timestamp_tolerance: float | None = 900.0
     # whether a remembered device stands in for email MFA too (SMS and TOTP: always)
     device_skips_email_mfa: bool = False
+    # the newest messages the outbox keeps
+    outbox_limit: int = 10_000
 
 
 class Model:
@@ -283,6 +285,9 @@ class Model:
         """Deliver a one-time code to the outbox; returns the code."""
         code = _codes.digits(self.random, 6 if medium == "SMS" else 8)
         self.messages.append(SentMessage(pool.id, user.username, medium, to, code, self.now()))
+        excess = len(self.messages) - self.settings.outbox_limit
+        if excess > 0:
+            del self.messages[:excess]
         return code
 
     # --- upkeep and persistence ---------------------------------------------------------------

@@ -180,6 +180,24 @@ def test_attempt_limit_is_configurable(svc_clock: FakeClock, harness_for: Harnes
     )
 
 
+def test_the_outbox_keeps_the_newest_messages(
+    svc_clock: FakeClock, harness_for: HarnessFor
+) -> None:
+    h = harness_for(Emulator(clock=svc_clock, outbox_limit=2))
+    pool_id, client_id = pool_with(h, "ON", sms=True)
+    h.user(pool_id, "alice", phone_number=PHONE)
+    steps = [h.password_auth(client_id, "alice") for _ in range(3)]
+    assert len(h.emu.messages) == 2
+    newest = h.emu.last_code("alice")
+    assert h.emu.messages[-1].code == newest
+    # trimming the outbox changes what is shown, not what a session accepts
+    done = h.answer(client_id, steps[-1], USERNAME="alice", SMS_MFA_CODE=newest)
+    assert "AuthenticationResult" in done
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="outbox_limit"):
+            Emulator(outbox_limit=bad)  # type: ignore[arg-type]
+
+
 def _wrong_sms_answers(h: Harness, client_id: str, count: int) -> list[Failure]:
     """``count`` wrong SMS codes, each in a fresh sign-in (so no session dies of them)."""
     failures = []
