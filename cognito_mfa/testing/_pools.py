@@ -10,9 +10,9 @@ UpdateUserPoolClient resets every setting it is not given to its default, as its
 ``DeviceConfiguration`` turns device tracking on (see :mod:`._devices`).
 
 The two List operations answer in creation order, ``MaxResults`` (1-60) at a time; their
-``NextToken`` is opaque: the last listed id, signed with the emulator's pagination key and bound
-to what is listed (the pools, or one pool's clients), so a token is good only for the listing
-that gave it.
+``NextToken`` is opaque: the ids of the last listed and the next item, signed with the
+emulator's pagination key and bound to what is listed (the pools, or one pool's clients), so a
+token is good only for the listing that gave it.
 """
 
 from __future__ import annotations
