@@ -767,8 +767,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed",
         metavar="FILE",
-        help="create the pools, clients and users of a JSON or TOML seed file ('demo': a "
-        "ready pool, client and user) and print them as shell export lines",
+        help="make sure the pools, clients and users of a JSON or TOML seed file exist "
+        "('demo': a ready pool, client and user; with --state, what exists is kept) and print "
+        "them as shell export lines",
     )
     serve.add_argument(
         "--allow-cross-origin-control",

@@ -6,12 +6,14 @@
 delays pending.
 
 Without ``--seed`` it prints exactly one line once it accepts connections: its URL. With
-``--seed`` it first creates the seed's pools, clients and users through the Cognito admin API
-(see :mod:`cognito_mfa.testing.seedfile`) and prints shell ``export`` lines instead, the URL as
-``COGNITO_ENDPOINT_URL`` among them. With ``--state FILE`` the pools and users are loaded from
-FILE when it exists and written back atomically after every change (a seed is applied at every
-start, creating new pools). ``--allow-cross-origin-control`` lets web pages of any origin use
-the ``/_emulator/*`` control routes, which are otherwise refused to cross-origin browsers.
+``--seed`` it first makes sure the seed's pools, clients and users exist, through the Cognito
+API (see :mod:`cognito_mfa.testing.seedfile`), and prints shell ``export`` lines instead, the
+URL as ``COGNITO_ENDPOINT_URL`` among them. With ``--state FILE`` the pools and users are
+loaded from FILE when it exists and every change is written to it before it is answered; the
+seed is then applied once per state file: what exists is kept (found by name, with its ids
+and settings) and only what is missing is created, so a restart prints the same ids.
+``--allow-cross-origin-control`` lets web pages of any origin use the ``/_emulator/*`` control
+routes, which are otherwise refused to cross-origin browsers.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def _serve_arguments(serve: argparse.ArgumentParser, *, default_port: int) -> No
     serve.add_argument(
         "--seed",
         metavar="FILE",
-        help="create the pools, clients and users of a JSON or TOML seed file ('demo': a "
-        "ready pool, client and user) and print them as shell export lines",
+        help="make sure the pools, clients and users of a JSON or TOML seed file exist "
+        "('demo': a ready pool, client and user; with --state, what exists is kept) and print "
+        "them as shell export lines",
     )
     serve.add_argument(
         "--allow-cross-origin-control",

@@ -67,6 +67,8 @@ READ_ONLY_OPERATIONS: Final = frozenset(
     {
         "DescribeUserPool",
         "DescribeUserPoolClient",
+        "ListUserPools",
+        "ListUserPoolClients",
         "GetUserPoolMfaConfig",
         "GetUser",
         "AdminGetUser",

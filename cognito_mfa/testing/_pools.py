@@ -1,28 +1,48 @@
 """The pools family: user pools, their app clients and their MFA configuration.
 
 Operations: CreateUserPool, UpdateUserPool (password policy, MFA level, DeviceConfiguration),
-DescribeUserPool, DeleteUserPool, CreateUserPoolClient,
-UpdateUserPoolClient, DescribeUserPoolClient, SetUserPoolMfaConfig, GetUserPoolMfaConfig.
+DescribeUserPool, DeleteUserPool, ListUserPools, CreateUserPoolClient, UpdateUserPoolClient,
+DescribeUserPoolClient, ListUserPoolClients, SetUserPoolMfaConfig, GetUserPoolMfaConfig.
 
 Sources: the API reference pages of these operations and the botocore ``cognito-idp`` model
 (defaults: 1-hour access and id tokens, 30-day refresh tokens, 3-minute auth sessions;
 UpdateUserPoolClient resets every setting it is not given to its default, as its page warns).
 ``DeviceConfiguration`` turns device tracking on (see :mod:`._devices`).
+
+The two List operations answer in creation order, ``MaxResults`` (1-60) at a time; their
+``NextToken`` is opaque: the ids of the last listed and the next item, signed with the
+emulator's pagination key and bound to what is listed (the pools, or one pool's clients), so a
+token is good only for the listing that gave it.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, Final
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any, Final, Protocol, TypeVar
 
 from . import _codes
 from ._jwt import SigningKey
 from ._model import Client, PasswordPolicy, Pool
-from ._shapes import UNIT_SECONDS, client_shape, mfa_config_shape, pool_shape
+from ._shapes import (
+    UNIT_SECONDS,
+    client_description_shape,
+    client_shape,
+    mfa_config_shape,
+    pool_description_shape,
+    pool_shape,
+)
 from ._state import Model
 from ._wire import invalid
 
 __all__ = ["HANDLERS"]
+
+# ListUserPoolClients' MaxResults is optional; its default is not documented (assumed: the most)
+_CLIENT_PAGE_DEFAULT: Final = 60
 
 
 def create_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +110,101 @@ def describe_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
 def delete_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     model.drop_pool(model.pool(data["UserPoolId"]))
     return {}
+
+
+def list_user_pools(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    # the pools themselves are only read: nothing is journalled for a listing
+    pools = list(model.pools.values())
+    page, token = _page(model, b"pools\0", pools, data["MaxResults"], data.get("NextToken"))
+    result: dict[str, Any] = {"UserPools": [pool_description_shape(pool) for pool in page]}
+    if token is not None:
+        result["NextToken"] = token
+    return result
+
+
+def list_user_pool_clients(model: Model, data: dict[str, Any]) -> dict[str, Any]:
+    pool = model.pool(data["UserPoolId"])
+    clients = list(pool.clients.values())
+    limit = data.get("MaxResults", _CLIENT_PAGE_DEFAULT)
+    scope = f"clients\0{pool.id}\0".encode()
+    page, token = _page(model, scope, clients, limit, data.get("NextToken"))
+    result: dict[str, Any] = {"UserPoolClients": [client_description_shape(c) for c in page]}
+    if token is not None:
+        result["NextToken"] = token
+    return result
+
+
+class _Listed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created(self) -> float: ...
+
+
+_T = TypeVar("_T", bound=_Listed)
+
+
+def _page(
+    model: Model, scope: bytes, items: Sequence[_T], limit: int, token: str | None
+) -> tuple[list[_T], str | None]:
+    """One page of ``items`` (in creation order) after ``token``, and the token for the next.
+
+    The token names the last item listed and the first one not listed yet: the next page
+    starts after the first while it exists, else at the second, else (both gone by then) at
+    the first item created after the last listed one.
+    """
+    start = 0
+    if token is not None:
+        last_id, next_id, last_created = _after(model, scope, token)
+        ids = [item.id for item in items]
+        if last_id in ids:
+            start = ids.index(last_id) + 1
+        elif next_id in ids:
+            start = ids.index(next_id)
+        else:
+            start = next(
+                (i for i, item in enumerate(items) if item.created > last_created), len(items)
+            )
+    end = start + limit
+    page = list(items[start:end])
+    if end >= len(items):
+        return page, None
+    return page, _token(model, scope, page[-1], items[end])
+
+
+def _page_key(model: Model) -> bytes:
+    # the key ListDevices' tokens use as well; their scopes never coincide with these
+    if model.page_key is None:
+        model.page_key = model.random(32)
+    return model.page_key
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _mac(model: Model, scope: bytes, payload: bytes) -> bytes:
+    return hmac.new(_page_key(model), scope + payload, hashlib.sha256).digest()[:16]
+
+
+def _token(model: Model, scope: bytes, last: _Listed, following: _Listed) -> str:
+    payload = json.dumps([last.id, following.id, last.created]).encode()
+    return f"{_b64(payload)}.{_b64(_mac(model, scope, payload))}"
+
+
+def _after(model: Model, scope: bytes, token: str) -> tuple[str, str, float]:
+    bad = invalid("Invalid pagination token")  # UNCONFIRMED text
+    payload_text, _, mac_text = token.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(payload_text + "=" * (-len(payload_text) % 4))
+        mac = base64.urlsafe_b64decode(mac_text + "=" * (-len(mac_text) % 4))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if not hmac.compare_digest(_mac(model, scope, payload), mac):
+        raise bad
+    last_id, next_id, last_created = json.loads(payload)
+    return str(last_id), str(next_id), float(last_created)
 
 
 def _configure_client(client: Client, data: dict[str, Any]) -> None:
@@ -185,9 +300,11 @@ HANDLERS: Final = {
     "UpdateUserPool": update_user_pool,
     "DescribeUserPool": describe_user_pool,
     "DeleteUserPool": delete_user_pool,
+    "ListUserPools": list_user_pools,
     "CreateUserPoolClient": create_user_pool_client,
     "UpdateUserPoolClient": update_user_pool_client,
     "DescribeUserPoolClient": describe_user_pool_client,
+    "ListUserPoolClients": list_user_pool_clients,
     "SetUserPoolMfaConfig": set_user_pool_mfa_config,
     "GetUserPoolMfaConfig": get_user_pool_mfa_config,
 }

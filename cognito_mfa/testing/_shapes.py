@@ -26,12 +26,14 @@ __all__ = [
     "attribute_list",
     "authentication_result",
     "challenge",
+    "client_description_shape",
     "client_shape",
     "device_shape",
     "error_response",
     "get_user_shape",
     "mfa_config_shape",
     "mfa_fields",
+    "pool_description_shape",
     "pool_shape",
     "success_response",
     "user_shape",
@@ -197,6 +199,22 @@ def pool_shape(pool: Pool, region: str) -> dict[str, Any]:
     if pool.device_configuration is not None:
         shape["DeviceConfiguration"] = dict(pool.device_configuration)
     return shape
+
+
+def pool_description_shape(pool: Pool) -> dict[str, Any]:
+    """``UserPoolDescriptionType``, one entry of ListUserPools (no Lambda triggers emulated)."""
+    return {
+        "Id": pool.id,
+        "Name": pool.name,
+        "LambdaConfig": {},
+        "LastModifiedDate": pool.modified,
+        "CreationDate": pool.created,
+    }
+
+
+def client_description_shape(client: Client) -> dict[str, Any]:
+    """``UserPoolClientDescription``, one entry of ListUserPoolClients."""
+    return {"ClientId": client.id, "UserPoolId": client.pool_id, "ClientName": client.name}
 
 
 def client_shape(client: Client) -> dict[str, Any]:

@@ -489,6 +489,15 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "DeviceConfiguration": _DEVICE_CONFIGURATION,
     },
     "DescribeUserPool": {"UserPoolId": _POOL_ID},
+    "ListUserPools": {
+        "NextToken": Member("string", min_len=1, pattern=r"[\S]+"),
+        "MaxResults": Member("integer", required=True, min_value=1, max_value=60),
+    },
+    "ListUserPoolClients": {
+        "UserPoolId": _POOL_ID,
+        "MaxResults": Member("integer", min_value=1, max_value=60),
+        "NextToken": Member("string", min_len=1, max_len=131072, pattern=r"[\S]+"),
+    },
     "DeleteUserPool": {"UserPoolId": _POOL_ID},
     "CreateUserPoolClient": {
         "UserPoolId": _POOL_ID,
@@ -576,9 +585,11 @@ SIGNED_OPERATIONS: Final = frozenset(
         "UpdateUserPool",
         "DescribeUserPool",
         "DeleteUserPool",
+        "ListUserPools",
         "CreateUserPoolClient",
         "UpdateUserPoolClient",
         "DescribeUserPoolClient",
+        "ListUserPoolClients",
         "SetUserPoolMfaConfig",
         "GetUserPoolMfaConfig",
     }

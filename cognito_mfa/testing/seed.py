@@ -5,7 +5,10 @@ accepts any SigV4 signature) and calls only real Cognito operations (CreateUserP
 SetUserPoolMfaConfig, CreateUserPoolClient, AdminCreateUser, AdminSetUserPassword,
 AdminInitiateAuth, AssociateSoftwareToken, VerifySoftwareToken, AdminSetUserMFAPreference, ...),
 so the same seeding works against the emulator (either front), moto or AWS itself. Source: the
-Cognito API reference for each operation and ``docs/protocol.md``.
+Cognito API reference for each operation and ``docs/protocol.md``. Its lookups
+(:meth:`Seeder.find_pool`, :meth:`Seeder.find_client`, :meth:`Seeder.user_exists`: ListUserPools,
+ListUserPoolClients, DescribeUserPoolClient, AdminGetUser) let a seed be applied again without
+making anything twice (see :func:`~cognito_mfa.testing.seedfile.apply_seed`).
 
 The TOTP code that verifies an enrolment is computed from the ``clock`` given to the seeder
 (pass ``emulator.now`` when the emulator's clock is not the wall clock) and taken from the
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import pyotp
+from botocore.exceptions import ClientError
 
 from .._protocol import secret_hash
 
@@ -45,6 +49,7 @@ DEFAULT_AUTH_FLOWS: Final = (
     "ALLOW_REFRESH_TOKEN_AUTH",
 )
 _TOTP_STEP: Final = 30
+_LIST_PAGE: Final = 60  # the most ListUserPools and ListUserPoolClients return at once
 # Any role ARN will do for the emulator and moto; AWS needs a real one (pass sms_role_arn).
 _SMS_ROLE_ARN: Final = "arn:aws:iam::123456789012:role/cognito-mfa-sms"
 
@@ -127,6 +132,65 @@ class Seeder:
         if mfa != "OFF" or sms or totp or email:
             await self.client.set_user_pool_mfa_config(**config)
         return pool_id
+
+    async def find_pool(self, name: str) -> str | None:
+        """The id of the pool named ``name`` (ListUserPools), or None when there is none.
+
+        Pool names need not be unique: of several, the first created is chosen.
+        """
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"MaxResults": _LIST_PAGE}
+        while True:
+            page = await self.client.list_user_pools(**request)
+            found += [pool for pool in page.get("UserPools", []) if pool.get("Name") == name]
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+        if not found:
+            return None
+        # min() keeps the listing's order among equal dates (the emulator lists by creation)
+        first = min(found, key=lambda pool: pool["CreationDate"])
+        pool_id: str = first["Id"]
+        return pool_id
+
+    async def find_client(self, pool_id: str, name: str) -> SeededPool | None:
+        """The app client named ``name`` in the pool, with its secret, or None without one.
+
+        ListUserPoolClients finds it, DescribeUserPoolClient gives its secret; of several with
+        the name, the first created is chosen.
+        """
+        ids: list[str] = []
+        request: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": _LIST_PAGE}
+        while True:
+            page = await self.client.list_user_pool_clients(**request)
+            ids += [
+                app["ClientId"]
+                for app in page.get("UserPoolClients", [])
+                if app.get("ClientName") == name
+            ]
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+        if not ids:
+            return None
+        described = [
+            (await self.client.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id))[
+                "UserPoolClient"
+            ]
+            for client_id in ids
+        ]
+        app = min(described, key=lambda shape: shape["CreationDate"])
+        return SeededPool(pool_id, app["ClientId"], app.get("ClientSecret"))
+
+    async def user_exists(self, pool_id: str, username: str) -> bool:
+        """Whether the pool has a user of that name (AdminGetUser; UserNotFoundException: no)."""
+        try:
+            await self.client.admin_get_user(UserPoolId=pool_id, Username=username)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                return False
+            raise
+        return True
 
     async def create_client(
         self,

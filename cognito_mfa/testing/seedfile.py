@@ -3,7 +3,14 @@
 A seed file is JSON or TOML (by its ``.toml`` suffix), checked with pydantic before anything
 is served; a mistake is reported as one line naming the file and the field, never echoing a
 value (passwords stay out of it). Everything is created through Cognito's own admin API
-(:class:`~cognito_mfa.testing.Seeder`) against the emulator's application. TOML example::
+(:class:`~cognito_mfa.testing.Seeder`) against the emulator's application.
+
+A seed is applied once per state: :func:`apply_seed` looks each pool up by name
+(ListUserPools), each client by name in its pool (ListUserPoolClients), each user by name
+(AdminGetUser), keeps what exists as it is (its settings, ids and secrets: a changed setting in
+the file does not change an existing pool) and creates only what is missing. With ``serve
+--state FILE --seed SEED`` a restart thus prints the same ids, and a user added to SEED between
+two starts is the only thing created. TOML example::
 
     [[pools]]
     name = "main"                 # letters, digits, '-' and '_'; unique
@@ -228,29 +235,47 @@ class SeededClient:
 
 
 async def apply_seed(seed: SeedFile, seeder: Seeder) -> list[SeededClient]:
-    """Create every pool, client and user of ``seed`` with ``seeder``; returns the clients."""
-    created: list[SeededClient] = []
+    """Make sure every pool, client and user of ``seed`` exists; returns the clients.
+
+    What exists is kept as it is: a pool of the seed's name (the first created, when several
+    have it) with its settings, a client of the name in that pool (its id and secret), a user
+    of the name. Only what is missing is created, so applying a seed again to the same state
+    gives the same ids.
+    """
+    found: list[SeededClient] = []
     for pool in seed.pools:
-        pool_id = await seeder.create_pool(
-            pool.name,
-            mfa=pool.mfa,
-            sms=pool.sms,
-            totp=pool.totp,
-            email=pool.email,
-            username_attributes=pool.username_attributes,
-            device_configuration=pool.device_configuration,
-        )
+        pool_id = await seeder.find_pool(pool.name)
+        if pool_id is None:
+            pool_id = await seeder.create_pool(
+                pool.name,
+                mfa=pool.mfa,
+                sms=pool.sms,
+                totp=pool.totp,
+                email=pool.email,
+                username_attributes=pool.username_attributes,
+                device_configuration=pool.device_configuration,
+            )
+            existing: dict[str, SeededPool] = {}
+        else:
+            existing = {
+                client.name: kept
+                for client in pool.clients
+                if (kept := await seeder.find_client(pool_id, client.name)) is not None
+            }
         clients = [
-            await seeder.create_client(
+            existing.get(client.name)
+            or await seeder.create_client(
                 pool_id, client.name, generate_secret=client.secret, auth_flows=client.auth_flows
             )
             for client in pool.clients
         ]
-        created += [
+        found += [
             SeededClient(pool.name, spec.name, seeded)
             for spec, seeded in zip(pool.clients, clients, strict=True)
         ]
         for user in pool.users:
+            if await seeder.user_exists(pool_id, user.username):
+                continue
             await seeder.create_user(
                 clients[0],
                 user.username,
@@ -262,7 +287,7 @@ async def apply_seed(seed: SeedFile, seeder: Seeder) -> list[SeededClient]:
                 mfa=user.mfa,
                 preferred=user.preferred,
             )
-    return created
+    return found
 
 
 def export_lines(endpoint_url: str, clients: Sequence[SeededClient]) -> list[str]:

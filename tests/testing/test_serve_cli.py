@@ -349,3 +349,71 @@ def test_sigterm_stops_the_server_at_once_with_a_delay_pending(serve: Any) -> No
         thread.join(timeout=30)
     assert time.monotonic() - started < 15
     assert [a.status_code for a in answers] == [503]
+
+
+# -- a seed applied again to a state file ----------------------------------------------------
+
+
+def _admin(served: Served) -> Any:
+    return boto3.client(
+        "cognito-idp",
+        region_name="us-east-1",
+        endpoint_url=served.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def _snapshot(cognito: Any, pool_id: str) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The pools' ids, the main pool's client ids, and alice and bob as AdminGetUser sees them."""
+    pools = [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]]
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"]
+    users = {}
+    for name in ("alice", "bob"):
+        user = cognito.admin_get_user(UserPoolId=pool_id, Username=name)
+        user.pop("ResponseMetadata")
+        users[name] = user
+    return pools, [c["ClientId"] for c in clients], users
+
+
+def test_a_restart_with_the_same_state_and_seed_keeps_the_ids(serve: Any, tmp_path: Path) -> None:
+    (tmp_path / "seed.toml").write_text(TOML_SEED, encoding="utf-8")
+    start = ("--state", "state.jsonl", "--seed", "seed.toml")
+    last = "COGNITO_CLIENT_OTHER_APP_ID"
+    first = serve("cognito_mfa.testing", "serve", *start, last=last)
+    pool_id = first.exports["COGNITO_POOL_MAIN_ID"]
+    cognito = _admin(first)
+    before = _snapshot(cognito, pool_id)
+    # a user made by hand while serving: the state file keeps it, the seed leaves it be
+    cognito.admin_create_user(UserPoolId=pool_id, Username="carol", MessageAction="SUPPRESS")
+    _stop(first)
+
+    second = serve("cognito_mfa.testing", "serve", *start, last=last)
+    assert second.exports == {**first.exports, "COGNITO_ENDPOINT_URL": second.url}
+    cognito = _admin(second)
+    assert _snapshot(cognito, pool_id) == before
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username="carol")["Username"] == "carol"
+    _stop(second)
+
+    # a user added to the seed between two starts is the one thing created
+    with_dave = TOML_SEED.replace(
+        '[[pools]]\nname = "other"',
+        f'[[pools.users]]\nusername = "dave"\npassword = "{SECRET_PASSWORD}"\n\n'
+        '[[pools]]\nname = "other"',
+    )
+    assert with_dave != TOML_SEED
+    (tmp_path / "seed.toml").write_text(with_dave, encoding="utf-8")
+    third = serve("cognito_mfa", "emulator", "serve", *start, last=last)
+    assert third.exports == {**first.exports, "COGNITO_ENDPOINT_URL": third.url}
+    cognito = _admin(third)
+    assert _snapshot(cognito, pool_id) == before
+    dave = cognito.admin_get_user(UserPoolId=pool_id, Username="dave")
+    assert dave["UserStatus"] == "CONFIRMED"
+    signed_in = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=third.exports["COGNITO_CLIENT_ID"],
+        AuthParameters={"USERNAME": "dave", "PASSWORD": SECRET_PASSWORD},
+    )
+    assert "AuthenticationResult" in signed_in
+    _stop(third)
