@@ -137,6 +137,9 @@ class SeedPool(_Strict):
     def _unique_names(self) -> SeedPool:
         _check_unique([c.name for c in self.clients], "client name")
         _check_unique([u.username for u in self.users], "username")
+        if self.users and not self.clients:
+            # users are created (and TOTP enrolled) through the pool's first client
+            raise ValueError("a pool with users needs at least one client")
         return self
 
 

@@ -104,6 +104,11 @@ def test_toml_and_json_seed_files_load(tmp_path: Path) -> None:
             "pools.0.clients.0",
         ),
         ('{"pools": [', "not valid JSON"),
+        (
+            '{"pools": [{"name": "p", "clients": [], "users": [{"username": "u",'
+            ' "password": "Sekrit-Horse-91"}]}]}',
+            "needs at least one client",
+        ),
     ],
 )
 def test_a_bad_seed_file_is_one_line_naming_the_file_and_field(
