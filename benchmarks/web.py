@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 browsers, 10 logins")
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--logins", type=int, default=300, help="logins per round")
+    parser.add_argument("--logins", type=int, default=600, help="logins per round")
     parser.add_argument("--pairs", type=int, default=2, help="rounds per variant")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
