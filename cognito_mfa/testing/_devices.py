@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import json
 from collections.abc import Iterable
 from typing import Any, Final
 
 from .. import _srp as srp
 from . import _codes
 from ._model import Device, Pool, User
+from ._paging import open_token, sign_token
 from ._shapes import device_shape
 from ._state import Model
 from ._tokens import verify_access
@@ -174,25 +172,9 @@ def _status(model: Model, device: Device, data: dict[str, Any]) -> dict[str, Any
     return {}
 
 
-def _page_key(model: Model) -> bytes:
-    if model.page_key is None:
-        model.page_key = model.random(32)
-    return model.page_key
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _page_token(model: Model, pool: Pool, user: User, after: Device) -> str:
+def _page_token(pool: Pool, user: User, after: Device, model: Model) -> str:
     """An opaque token for "the devices after ``after``", good for this user only."""
-    payload = json.dumps([after.created, after.key]).encode()
-    mac = hmac.new(_page_key(model), _scope(pool, user) + payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(mac[:16])}"
+    return sign_token(model, _scope(pool, user), [after.created, after.key])
 
 
 def _scope(pool: Pool, user: User) -> bytes:
@@ -200,16 +182,7 @@ def _scope(pool: Pool, user: User) -> bytes:
 
 
 def _after(model: Model, pool: Pool, user: User, token: str) -> tuple[float, str]:
-    bad = invalid("Invalid pagination token")  # UNCONFIRMED text
-    payload_text, _, mac_text = token.partition(".")
-    try:
-        payload, mac = _unb64(payload_text), _unb64(mac_text)
-    except (binascii.Error, ValueError):
-        raise bad from None
-    expected = hmac.new(_page_key(model), _scope(pool, user) + payload, hashlib.sha256).digest()
-    if not hmac.compare_digest(expected[:16], mac):
-        raise bad
-    created, key = json.loads(payload)
+    created, key = open_token(model, _scope(pool, user), token)
     return float(created), str(key)
 
 
@@ -226,7 +199,7 @@ def _list(model: Model, pool: Pool, user: User, data: dict[str, Any]) -> dict[st
     page = listed[:limit]
     result: dict[str, Any] = {"Devices": [device_shape(d) for d in page]}
     if len(listed) > limit:
-        result["PaginationToken"] = _page_token(model, pool, user, page[-1])
+        result["PaginationToken"] = _page_token(pool, user, page[-1], model)
     return result
 
 

@@ -18,16 +18,13 @@ token is good only for the listing that gave it.
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
-import json
 from collections.abc import Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from . import _codes
 from ._jwt import SigningKey
 from ._model import Client, PasswordPolicy, Pool
+from ._paging import open_token, sign_token
 from ._shapes import (
     UNIT_SECONDS,
     client_description_shape,
@@ -173,37 +170,12 @@ def _page(
     return page, _token(model, scope, page[-1], items[end])
 
 
-def _page_key(model: Model) -> bytes:
-    # the key ListDevices' tokens use as well; their scopes never coincide with these
-    if model.page_key is None:
-        model.page_key = model.random(32)
-    return model.page_key
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _mac(model: Model, scope: bytes, payload: bytes) -> bytes:
-    return hmac.new(_page_key(model), scope + payload, hashlib.sha256).digest()[:16]
-
-
 def _token(model: Model, scope: bytes, last: _Listed, following: _Listed) -> str:
-    payload = json.dumps([last.id, following.id, last.created]).encode()
-    return f"{_b64(payload)}.{_b64(_mac(model, scope, payload))}"
+    return sign_token(model, scope, [last.id, following.id, last.created])
 
 
 def _after(model: Model, scope: bytes, token: str) -> tuple[str, str, float]:
-    bad = invalid("Invalid pagination token")  # UNCONFIRMED text
-    payload_text, _, mac_text = token.partition(".")
-    try:
-        payload = base64.urlsafe_b64decode(payload_text + "=" * (-len(payload_text) % 4))
-        mac = base64.urlsafe_b64decode(mac_text + "=" * (-len(mac_text) % 4))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not hmac.compare_digest(_mac(model, scope, payload), mac):
-        raise bad
-    last_id, next_id, last_created = json.loads(payload)
+    last_id, next_id, last_created = open_token(model, scope, token)
     return str(last_id), str(next_id), float(last_created)
 
 
