@@ -113,7 +113,13 @@ def create_app(
             set_cookie(response, _C.csrf, token, _SESSION_AGE)
         return response
 
+    @app.exception_handler(_Refused)
+    async def refused(request: Request, exc: Exception) -> Response:
+        # a form that failed its CSRF check or could not be read: the sign-in page again
+        return html_response(request, sign_in_page(csrf_of(request), str(exc)), 403)
+
     async def form_of(request: Request) -> dict[str, str]:
+        """The posted form, its CSRF token checked; raises _Refused (see ``refused``)."""
         raw = await request.body()
         if len(raw) > _MAX_FORM:
             raise _Refused("the form is too large")
@@ -127,9 +133,6 @@ def create_app(
         if not (cookie and given and hmac.compare_digest(cookie.encode(), given.encode())):
             raise _Refused("the form expired: reload the page and try again")
         return form
-
-    def refused(request: Request, reason: str) -> Response:
-        return html_response(request, sign_in_page(csrf_of(request), reason), 403)
 
     def tokens_of(request: Request) -> CognitoUserSession | None:
         access = request.cookies.get(_C.access_token)
@@ -199,10 +202,7 @@ def create_app(
 
     @app.post("/sign-in")
     async def post_sign_in(request: Request) -> Response:
-        try:
-            form = await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        form = await form_of(request)
         username, password = form.get("username", ""), form.get("password", "")
         previous = request.cookies.get(_C.sign_in)
         drop = False
@@ -229,10 +229,7 @@ def create_app(
 
     @app.post("/sign-in/answer")
     async def post_answer(request: Request) -> Response:
-        try:
-            form = await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        form = await form_of(request)
         handle = request.cookies.get(_C.sign_in, "")
         code, mfa_type, new_password = (
             form.get("code") or None, form.get("mfa_type") or None, form.get("new_password") or None
@@ -247,10 +244,7 @@ def create_app(
 
     @app.post("/sign-in/totp")
     async def post_totp(request: Request) -> Response:
-        try:
-            await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        await form_of(request)
         try:
             setup = await sign_in.totp_setup(request.cookies.get(_C.sign_in, ""))
         except CognitoError as exc:
@@ -318,10 +312,7 @@ def create_app(
 
     @app.post("/account/mfa")
     async def post_mfa(request: Request) -> Response:
-        try:
-            form = await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        form = await form_of(request)
         tokens = tokens_of(request)
         if tokens is None:
             return RedirectResponse("/", status_code=303)
@@ -338,10 +329,7 @@ def create_app(
 
     @app.post("/account/devices/forget")
     async def post_forget(request: Request) -> Response:
-        try:
-            form = await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        form = await form_of(request)
         tokens = tokens_of(request)
         if tokens is None:
             return RedirectResponse("/", status_code=303)
@@ -358,10 +346,7 @@ def create_app(
 
     @app.post("/sign-out")
     async def post_sign_out(request: Request) -> Response:
-        try:
-            await form_of(request)
-        except _Refused as exc:
-            return refused(request, str(exc))
+        await form_of(request)
         tokens = tokens_of(request)
         if tokens is not None:
             user = pool.user(tokens)
