@@ -280,19 +280,22 @@ async def test_devices_need_a_signed_in_user(
 
 # --- WebSignIn's device methods, without the router -------------------------------------------
 
+CREDENTIALS = cm.DeviceCredentials(
+    device_key="us-east-1_0123", device_group_key="-group", device_password="pw-secret"
+)
+
+
+def _pool(seeded: SeededPool, config: Any) -> cm.UserPool:
+    return cm.UserPool(
+        seeded.pool_id, seeded.client_id, endpoint_url=EMULATOR_ENDPOINT, botocore_config=config
+    )
+
 
 async def test_sealed_device_is_bound_to_user_pool_and_key(
     cognito_emulator: Any, cognito_client_config: Any, cognito_pool: SeededPool
 ) -> None:
-    credentials = cm.DeviceCredentials(
-        device_key="us-east-1_0123", device_group_key="-group", device_password="pw-secret"
-    )
-    async with cm.UserPool(
-        cognito_pool.pool_id,
-        cognito_pool.client_id,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=cognito_client_config,
-    ) as pool:
+    credentials = CREDENTIALS
+    async with _pool(cognito_pool, cognito_client_config) as pool:
         sign_in = web.WebSignIn(pool, KEY)
         sealed = sign_in.seal_device(credentials, "alice")
         assert "pw-secret" not in sealed and "0123" not in sealed
@@ -337,15 +340,8 @@ async def test_a_device_remembered_by_e_mail_is_used_when_the_e_mail_is_typed(
 async def test_login_names_are_the_user_name_then_the_aliases_in_the_tokens(
     cognito_emulator: Any, cognito_client_config: Any, cognito_pool: SeededPool
 ) -> None:
-    credentials = cm.DeviceCredentials(
-        device_key="us-east-1_0123", device_group_key="-group", device_password="pw-secret"
-    )
-    async with cm.UserPool(
-        cognito_pool.pool_id,
-        cognito_pool.client_id,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=cognito_client_config,
-    ) as pool:
+    credentials = CREDENTIALS
+    async with _pool(cognito_pool, cognito_client_config) as pool:
         sign_in = web.WebSignIn(pool, KEY)
         sealed = sign_in.seal_device(credentials, "u-1", aliases=["dee@example.com", "u-1", ""])
         assert sign_in.open_device(sealed, "u-1") == credentials
@@ -362,12 +358,7 @@ async def test_login_names_read_the_id_tokens_alias_claims(
     cognito_pool: SeededPool, cognito_user_factory: Any, cognito_client_config: Any
 ) -> None:
     user = await cognito_user_factory(email="erin@example.com", phone="+15555550123")
-    async with cm.UserPool(
-        cognito_pool.pool_id,
-        cognito_pool.client_id,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=cognito_client_config,
-    ) as pool:
+    async with _pool(cognito_pool, cognito_client_config) as pool:
         flow = pool.sign_in(user.username, user.password)
         async for challenge in flow:  # no MFA for this user
             raise AssertionError(challenge)
