@@ -239,7 +239,10 @@ class WebSignIn:
             if pending is None:  # the sign-in is over: nothing to store again
                 raise
             # the same Cognito session still runs on its own clock: keep its deadline
-            kept = expires if flow.state.session == session else None
+            same = secrets.compare_digest(
+                flow.state.session.get_secret_value().encode(), session.get_secret_value().encode()
+            )
+            kept = expires if same else None
             handle = await self._save(flow, secret, expires=kept)
             return ChallengePending(handle, pending, rejected=exc)
         return await self._next(flow)
