@@ -78,7 +78,8 @@ async def _seed(emulator: Any, users: int) -> dict[str, Any]:
             assert user.totp_secret is not None
             flow = pool.sign_in(user.username, PASSWORD)
             async for challenge in flow:
-                await challenge.answer(user.totp_code(emulator.now()))  # type: ignore[union-attr]
+                assert isinstance(challenge, cm.SoftwareTokenMfaChallenge), challenge
+                await challenge.answer(user.totp_code(emulator.now()))
             device = await pool.user(flow.tokens).confirm_device(device_name="bench")
             out.append(
                 {

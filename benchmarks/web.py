@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "web.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(results))
-    errors = sum(results["summary"][v]["errors"] for v in VARIANTS)
+    errors = sum(results["summary"][v]["errors"] + results["warmup_errors"][v] for v in VARIANTS)
     return 1 if errors else 0
 
 

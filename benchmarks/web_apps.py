@@ -14,7 +14,8 @@ cookies at the end:
   clients are thread-safe; making one per request would cost pycognito a few milliseconds
   more), and get the pool's JWKS once at start-up (pycognito checks the tokens it receives
   against it: two RS256 verifications per sign-in that our router leaves to ``/auth/me``).
-  Only the SOFTWARE_TOKEN_MFA path is written: it is the one the benchmark drives.
+  Only the SOFTWARE_TOKEN_MFA path is written, and a wrong code ends the sign-in (ours keeps
+  it open): the benchmark sends right codes only.
 
 Run with ``python -m uvicorn --factory benchmarks.web_apps:ours`` (or ``:pycognito``) and the
 settings in the environment: ``BENCH_ENDPOINT``, ``BENCH_POOL_ID``, ``BENCH_CLIENT_ID``,

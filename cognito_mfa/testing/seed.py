@@ -28,7 +28,7 @@ Usage::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -138,14 +138,8 @@ class Seeder:
 
         Pool names need not be unique: of several, the first created is chosen.
         """
-        found: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"MaxResults": _LIST_PAGE}
-        while True:
-            page = await self.client.list_user_pools(**request)
-            found += [pool for pool in page.get("UserPools", []) if pool.get("Name") == name]
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
+        pools = await self._list_all(self.client.list_user_pools, "UserPools")
+        found = [pool for pool in pools if pool.get("Name") == name]
         if not found:
             return None
         # min() keeps the listing's order among equal dates (the emulator lists by creation)
@@ -159,18 +153,10 @@ class Seeder:
         ListUserPoolClients finds it, DescribeUserPoolClient gives its secret; of several with
         the name, the first created is chosen.
         """
-        ids: list[str] = []
-        request: dict[str, Any] = {"UserPoolId": pool_id, "MaxResults": _LIST_PAGE}
-        while True:
-            page = await self.client.list_user_pool_clients(**request)
-            ids += [
-                app["ClientId"]
-                for app in page.get("UserPoolClients", [])
-                if app.get("ClientName") == name
-            ]
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
+        apps = await self._list_all(
+            self.client.list_user_pool_clients, "UserPoolClients", UserPoolId=pool_id
+        )
+        ids = [app["ClientId"] for app in apps if app.get("ClientName") == name]
         if not ids:
             return None
         described = [
@@ -181,6 +167,20 @@ class Seeder:
         ]
         app = min(described, key=lambda shape: shape["CreationDate"])
         return SeededPool(pool_id, app["ClientId"], app.get("ClientSecret"))
+
+    @staticmethod
+    async def _list_all(
+        operation: Callable[..., Awaitable[dict[str, Any]]], key: str, **request: Any
+    ) -> list[dict[str, Any]]:
+        """Every item of a NextToken-paged listing, in the order listed."""
+        items: list[dict[str, Any]] = []
+        request["MaxResults"] = _LIST_PAGE
+        while True:
+            page = await operation(**request)
+            items += page.get(key, [])
+            if not page.get("NextToken"):
+                return items
+            request["NextToken"] = page["NextToken"]
 
     async def user_exists(self, pool_id: str, username: str) -> bool:
         """Whether the pool has a user of that name (AdminGetUser; UserNotFoundException: no)."""
