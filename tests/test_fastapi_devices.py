@@ -235,6 +235,29 @@ async def test_another_users_device_cookie_is_kept_and_not_used(
         assert await _login(client, alice) == {"status": "signed_in"}
 
 
+async def test_a_name_differing_only_in_case_keeps_the_owners_cookie(
+    cognito_emulator: Any,
+    cognito_client_config: Any,
+    cognito_client: Any,
+    cognito_pool: SeededPool,
+    cognito_user_factory: Any,
+) -> None:
+    # A case-sensitive pool (Cognito's default when created through the API): "Alice" is not
+    # "alice". The cookie opens for the typed name in another case, Cognito does not know the
+    # device for that user, the sign-in goes on without it, and alice's cookie stays.
+    alice = await _tracking(cognito_client, cognito_pool, cognito_user_factory)
+    other = await cognito_user_factory(username="Alice", totp=True, mfa=["TOTP"], preferred="TOTP")
+    async with api(cognito_emulator, cognito_client_config, cognito_pool) as client:
+        sealed = await _remember(client, cognito_emulator, alice)
+        await client.post("/auth/logout")
+        done = await _with_code(client, cognito_emulator, other)
+        assert done.json() == {"status": "signed_in"}, done.text
+        assert (await client.get("/auth/me")).json()["username"] == "Alice"
+        assert client.cookies.get("cm_device") == sealed
+        await client.post("/auth/logout")
+        assert await _login(client, alice) == {"status": "signed_in"}
+
+
 async def test_pool_remembering_on_the_users_say_so(
     cognito_emulator: Any,
     cognito_client_config: Any,
@@ -346,7 +369,12 @@ async def test_login_names_are_the_user_name_then_the_aliases_in_the_tokens(
         sealed = sign_in.seal_device(credentials, "u-1", aliases=["dee@example.com", "u-1", ""])
         assert sign_in.open_device(sealed, "u-1") == credentials
         assert sign_in.open_device(sealed, "dee@example.com") == credentials
-        assert sign_in.open_device(sealed, "DEE@example.com") is None  # exact names only
+        # another case matches (a case-insensitive pool's same user), unless asked not to
+        assert sign_in.open_device(sealed, "DEE@Example.COM") == credentials
+        assert sign_in.open_device(sealed, "U-1") == credentials
+        assert sign_in.open_device(sealed, "DEE@example.com", ignore_case=False) is None
+        assert sign_in.open_device(sealed, "dee@example.com", ignore_case=False) == credentials
+        assert sign_in.open_device(sealed, "dee@example.co") is None
         assert sign_in.open_device(sealed, "") is None
         with pytest.raises(cm.InvalidInput):
             sign_in.seal_device(credentials, "u-1", aliases="dee@example.com")

@@ -257,6 +257,13 @@ def auth_router(
         except SignInStateRefused:
             return None, True  # not ours or damaged: never sent, dropped
 
+    def owned_exactly(request: Request, username: str) -> bool:
+        # only called once the cookie has opened for ``username``, so it is there and intact
+        sealed = request.cookies.get(cookies.device)
+        if not sealed:
+            return False
+        return sign_in.open_device(sealed, username, ignore_case=False) is not None
+
     def failed(error: BaseException) -> Response:
         response = problem_response(error, sign_in_open=False)
         if not isinstance(error, SignInAlreadyAnswered):
@@ -307,8 +314,10 @@ def auth_router(
                 try:
                     outcome = await sign_in.start(body.username, body.password, device=device)
                 except DeviceNotFound:
-                    # forgotten since (by the user, an admin): sign in without it, drop it
-                    drop = True
+                    # Forgotten since (by the user, an admin): sign in without it, and drop it,
+                    # unless it matched only in another case: then the typed name may be
+                    # another user of a case-sensitive pool, and the cookie its owner's.
+                    drop = drop or owned_exactly(request, body.username)
                     outcome = await sign_in.start(body.username, body.password)
                 response = await outcome_response(outcome, body.remember_device, body.device_name)
             except CognitoError as exc:

@@ -330,11 +330,20 @@ class WebSignIn:
         )
         return base64.urlsafe_b64encode(record).decode("ascii").rstrip("=")
 
-    def open_device(self, sealed: str, username: str) -> DeviceCredentials | None:
+    def open_device(
+        self, sealed: str, username: str, *, ignore_case: bool = True
+    ) -> DeviceCredentials | None:
         """The credentials :meth:`seal_device` sealed for ``username`` (the user's name or one
         of the aliases it was sealed with); None when ``sealed`` was sealed for another user
         (keep it: it is that user's), and SignInStateRefused when it is not an intact record
-        of this application, pool and app client (drop it)."""
+        of this application, pool and app client (drop it).
+
+        ``ignore_case`` (the default): a name typed in another case matches too, as it signs
+        in to the same user in a case-insensitive pool (``UsernameConfiguration.CaseSensitive``
+        false, what AWS recommends). In a case-sensitive pool it may be another user: Cognito
+        then answers that the device does not exist (DeviceNotFound), and the cookie is still
+        its owner's. :meth:`open_device` with ``ignore_case=False`` tells the two apart.
+        """
         try:
             record = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
         except (ValueError, TypeError):
@@ -348,13 +357,18 @@ class WebSignIn:
             credentials = DeviceCredentials.model_validate(payload["device"])
         except (ValueError, KeyError, TypeError, ValidationError):
             raise SignInStateRefused("the device record could not be read") from None
+        if not all(isinstance(name, str) for name in names):
+            raise SignInStateRefused("the device record could not be read")
         typed = username.encode("utf-8", "replace")
-        # every name compared, in constant time each: which one matched is not timed
-        matched = [
-            isinstance(name, str) and secrets.compare_digest(name.encode("utf-8"), typed)
+        folded = username.casefold().encode("utf-8", "replace")
+        # every name compared, both ways, in constant time each: which one matched, and how,
+        # is not timed
+        exact = [secrets.compare_digest(name.encode("utf-8", "replace"), typed) for name in names]
+        caseless = [
+            secrets.compare_digest(name.casefold().encode("utf-8", "replace"), folded)
             for name in names
         ]
-        return credentials if any(matched) else None
+        return credentials if any(exact) or (ignore_case and any(caseless)) else None
 
     # --- storing and resuming -------------------------------------------------------------
 

@@ -218,7 +218,11 @@ def create_app(
             try:
                 result = await sign_in.start(username, password, device=device)
             except DeviceNotFound:
-                drop = True  # forgotten since: sign in without it
+                # forgotten since: sign in without it, and drop it unless the name matched only
+                # in another case (maybe another user of a case-sensitive pool: the owner keeps it)
+                drop = sealed is not None and (
+                    sign_in.open_device(sealed, username, ignore_case=False) is not None
+                )
                 result = await sign_in.start(username, password)
             response = await outcome(request, result)
         except CognitoError as exc:
