@@ -324,3 +324,67 @@ async def test_for_app_client_without_credentials_raises_for_the_caller_to_fall_
     async with pool:
         with pytest.raises(cm.CredentialsRequired):
             await web.WebSignIn.for_app_client(pool, KEY)
+
+
+# --- the FastAPI router's token cookies ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("made_with", "given", "expected"),
+    [
+        ("for_app_client", None, 2 * 86400),  # the client's refresh token validity
+        ("constructor", None, 30 * 86400),  # nothing read: Cognito's default
+        ("for_app_client", 600, 600),  # the caller's value wins
+    ],
+)
+async def test_the_routers_token_cookies_live_the_refresh_token_validity(
+    made_with: str,
+    given: int | None,
+    expected: int,
+    cognito_client: Any,
+    cognito_pool: SeededPool,
+    cognito_user_factory: Any,
+    cognito_emulator: Any,
+    cognito_client_config: Any,
+) -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from cognito_mfa.fastapi import CSRF_HEADER, auth_router
+    from cognito_mfa.testing.inprocess import emulator_app
+
+    seeded = await _client(
+        cognito_client,
+        cognito_pool.pool_id,
+        RefreshTokenValidity=2,
+        TokenValidityUnits={"RefreshToken": "days"},
+    )
+    user = await cognito_user_factory()  # no second factor: signed in at once
+    async with (
+        _pool(seeded, cognito_client_config) as pool,
+        httpx.AsyncClient(transport=httpx.ASGITransport(emulator_app(cognito_emulator))) as keys,
+    ):
+        verifier = cm.TokenVerifier(
+            pool.pool_id,
+            client_id=pool.client_id,
+            jwks_url=f"{EMULATOR_ENDPOINT}/{pool.pool_id}/.well-known/jwks.json",
+            http_client=keys,
+        )
+        if made_with == "for_app_client":
+            signin = await web.WebSignIn.for_app_client(pool, KEY)
+        else:
+            signin = web.WebSignIn(pool, KEY)
+        app = FastAPI()
+        app.include_router(auth_router(signin, verifier, session_max_age=given))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="https://testserver"
+        ) as browser:
+            browser.headers[CSRF_HEADER] = (await browser.get("/auth/csrf")).json()["csrf_token"]
+            login = {"username": user.username, "password": user.password}
+            done = await browser.post("/auth/login", json=login)
+            assert done.json() == {"status": "signed_in"}, done.text
+            ages = {
+                cookie.split("=", 1)[0]: cookie for cookie in done.headers.get_list("set-cookie")
+            }
+            for name in ("cm_id", "cm_access", "cm_refresh"):
+                assert f"Max-Age={expected};" in ages[name], ages[name]
