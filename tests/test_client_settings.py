@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import cognito_mfa as cm
@@ -130,6 +132,67 @@ def test_a_refresh_validity_of_zero_means_the_default() -> None:
 def test_a_malformed_answer_is_a_protocol_error(answer: dict[str, Any]) -> None:
     with pytest.raises(cm.ProtocolError):
         protocol.parse_app_client_settings(answer)
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["seconds", "minutes", "hours", "days", "weeks"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_MEMBERS = st.sampled_from(
+    [
+        "UserPoolId",
+        "ClientId",
+        "ClientName",
+        "ClientSecret",
+        "AuthSessionValidity",
+        "AccessTokenValidity",
+        "IdTokenValidity",
+        "RefreshTokenValidity",
+        "TokenValidityUnits",
+        "ExplicitAuthFlows",
+        "EnableTokenRevocation",
+        "CreationDate",
+        "LastModifiedDate",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        _VALUES,
+        st.dictionaries(_MEMBERS, _VALUES, max_size=8).map(lambda raw: _answer(**raw)),
+        st.fixed_dictionaries(
+            {
+                "AccessTokenValidity": st.integers(min_value=-5, max_value=10**20),
+                "RefreshTokenValidity": st.integers(min_value=-5, max_value=10**20),
+                "TokenValidityUnits": st.dictionaries(
+                    st.sampled_from(["AccessToken", "IdToken", "RefreshToken"]), _SCALARS
+                ),
+            }
+        ).map(lambda raw: _answer(**raw)),
+    )
+)
+def test_any_answer_is_read_or_refused_as_a_protocol_error(answer: Any) -> None:
+    try:
+        settings_read = protocol.parse_app_client_settings(
+            answer if isinstance(answer, dict) else {"UserPoolClient": answer}
+        )
+    except cm.ProtocolError:
+        return
+    assert settings_read.auth_session_validity > timedelta(0)
+    assert settings_read.refresh_token_validity > timedelta(0)
 
 
 def test_the_secret_is_never_kept_only_whether_there_is_one() -> None:
