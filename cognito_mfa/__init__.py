@@ -24,6 +24,7 @@ from .challenges import (
     SmsMfaChallenge,
     SoftwareTokenMfaChallenge,
 )
+from .client_settings import AppClientSettings
 from .errors import (
     AliasExists,
     AuthenticationFailed,
@@ -111,6 +112,7 @@ from .verify import JwksCache, TokenVerifier, VerifiedClaims
 
 __all__ = [
     "AliasExists",
+    "AppClientSettings",
     "AuthFlow",
     "AuthFlowType",
     "AuthenticationFailed",

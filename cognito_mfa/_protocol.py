@@ -26,6 +26,7 @@ from ._hidden import HiddenDict
 from ._limits import check_tree, loads
 from ._wire_keys import MFA_CODE_KEYS
 from ._wire_keys import secret_hash as _secret_hash
+from .client_settings import AppClientSettings
 from .errors import InvalidInput, ProtocolError, ResourceNotFound
 from .models import CognitoUserSession, Device, MfaType, NewDeviceMetadata
 from .preferences import MfaOption, MfaSettings, UserData
@@ -53,6 +54,7 @@ __all__ = [
     "answer_username",
     "associate_software_token",
     "confirm_device",
+    "describe_user_pool_client",
     "device_password_verifier_responses",
     "device_srp_auth_responses",
     "forget_device",
@@ -67,6 +69,7 @@ __all__ = [
     "mfa_preference_params",
     "mfa_setup_email_responses",
     "new_password_responses",
+    "parse_app_client_settings",
     "parse_associate_software_token",
     "parse_auth_response",
     "parse_authentication_result",
@@ -851,6 +854,107 @@ def admin_set_user_mfa_preference(
 def admin_get_user(pool_id: str, username: str) -> Call:
     """AdminGetUser for ``username`` (signed with IAM credentials)."""
     return Call("AdminGetUser", HiddenDict({"UserPoolId": pool_id, "Username": username}))
+
+
+# --- the app client's settings -----------------------------------------------------------------
+
+# DescribeUserPoolClient's defaults for what a client leaves unset (UserPoolClientType): the
+# unit of each validity when TokenValidityUnits does not name one, and the durations
+_DEFAULT_UNITS: Final = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
+_UNIT_SECONDS: Final = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+_DEFAULT_AUTH_SESSION: Final = timedelta(minutes=3)
+# a sanity bound, far above the model's 15 minutes: a future longer setting still reads
+_MAX_AUTH_SESSION_MINUTES: Final = 24 * 60
+_DEFAULT_ACCESS: Final = timedelta(hours=1)
+_DEFAULT_ID: Final = timedelta(hours=1)
+_DEFAULT_REFRESH: Final = timedelta(days=30)
+_DEFAULT_FLOWS: Final = ("ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH")
+
+
+def describe_user_pool_client(pool_id: str, client_id: str) -> Call:
+    """DescribeUserPoolClient for the app client (signed with IAM credentials)."""
+    return Call(
+        "DescribeUserPoolClient", HiddenDict({"UserPoolId": pool_id, "ClientId": client_id})
+    )
+
+
+def _count(raw: Mapping[str, Any], key: str, *, least: int) -> int | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ProtocolError(f"UserPoolClient.{key} is not an integer of at least {least}")
+    return value
+
+
+def _validity(
+    raw: Mapping[str, Any], key: str, unit_key: str, units: Mapping[str, Any], default: timedelta
+) -> timedelta:
+    # RefreshTokenValidity 0 stands for the default (its API reference says so); the others
+    # are at least 1
+    value = _count(raw, key, least=0 if unit_key == "RefreshToken" else 1)
+    if not value:
+        return default
+    unit = units.get(unit_key, _DEFAULT_UNITS[unit_key])
+    if unit not in _UNIT_SECONDS:
+        raise ProtocolError(f"TokenValidityUnits.{unit_key} is not a time unit")
+    try:
+        return timedelta(seconds=value * _UNIT_SECONDS[unit])
+    except OverflowError:
+        raise ProtocolError(f"UserPoolClient.{key} is out of range") from None
+
+
+def parse_app_client_settings(response: Mapping[str, Any]) -> AppClientSettings:
+    """The app client's settings from a DescribeUserPoolClient answer.
+
+    Durations become timedeltas in their ``TokenValidityUnits`` (default: hours for the access
+    and ID tokens, days for the refresh token); what is absent gets Cognito's default. Only
+    the presence of ``ClientSecret`` is read. Raises ProtocolError when ``UserPoolClient``
+    or its ``ClientId`` is missing or a field has the wrong shape.
+    """
+    raw = response.get("UserPoolClient")
+    if not isinstance(raw, Mapping):
+        raise ProtocolError("DescribeUserPoolClient answer lacks UserPoolClient")
+    for key in ("UserPoolId", "ClientId"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ProtocolError(f"UserPoolClient lacks {key}")
+    name = raw.get("ClientName")
+    if name is not None and not isinstance(name, str):
+        raise ProtocolError("UserPoolClient.ClientName is not a string")
+    units = raw.get("TokenValidityUnits") or {}
+    if not isinstance(units, Mapping):
+        raise ProtocolError("UserPoolClient.TokenValidityUnits is not a structure")
+    session = _count(raw, "AuthSessionValidity", least=1)
+    if session is not None and session > _MAX_AUTH_SESSION_MINUTES:
+        raise ProtocolError("UserPoolClient.AuthSessionValidity is out of range")
+    flows = raw.get("ExplicitAuthFlows")
+    if flows is not None and (
+        not isinstance(flows, list) or not all(isinstance(flow, str) for flow in flows)
+    ):
+        raise ProtocolError("UserPoolClient.ExplicitAuthFlows is not a list of names")
+    revocation = raw.get("EnableTokenRevocation", True)
+    if not isinstance(revocation, bool):
+        raise ProtocolError("UserPoolClient.EnableTokenRevocation is not a boolean")
+    return AppClientSettings(
+        pool_id=raw["UserPoolId"],
+        client_id=raw["ClientId"],
+        client_name=name,
+        auth_session_validity=(
+            _DEFAULT_AUTH_SESSION if session is None else timedelta(minutes=session)
+        ),
+        access_token_validity=_validity(
+            raw, "AccessTokenValidity", "AccessToken", units, _DEFAULT_ACCESS
+        ),
+        id_token_validity=_validity(raw, "IdTokenValidity", "IdToken", units, _DEFAULT_ID),
+        refresh_token_validity=_validity(
+            raw, "RefreshTokenValidity", "RefreshToken", units, _DEFAULT_REFRESH
+        ),
+        explicit_auth_flows=_DEFAULT_FLOWS if flows is None else tuple(flows),
+        enable_token_revocation=revocation,
+        has_secret=bool(raw.get("ClientSecret")),
+        created_at=_epoch(raw.get("CreationDate")),
+        last_modified_at=_epoch(raw.get("LastModifiedDate")),
+    )
 
 
 # --- tokens -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ._defaults import default_clock, default_random_bytes
 from ._flow import AuthFlow, FlowState
 from ._protocol import AppClient, AuthFlowType, TokensStep
 from ._transport import NOT_OPEN, RetryPolicy, Transport
+from .client_settings import AppClientSettings
 from .errors import InvalidInput, PoolClosed, ProtocolError
 from .models import CognitoUserSession, Device, DeviceCredentials
 
@@ -322,6 +323,24 @@ class UserPool:
             previous_refresh_token=session.refresh_token,
             device_key=device_key,
         )
+
+    # --- the app client (IAM credentials) ------------------------------------------------
+
+    async def describe_app_client(self) -> AppClientSettings:
+        """DescribeUserPoolClient (needs IAM credentials allowed
+        ``cognito-idp:DescribeUserPoolClient``): the app client's settings, among them
+        ``auth_session_validity``, how long each step of a sign-in may wait.
+
+        The client secret is not returned, only whether there is one. Raises
+        CredentialsRequired (no AWS credentials), NotAuthorized, ResourceNotFound (no such
+        pool or app client), other service errors (IAM refusing the call arrives as
+        UnknownServiceError with ``error_code`` ``AccessDeniedException``), transport errors,
+        ProtocolError (an answer that cannot be read) and PoolClosed.
+        """
+        self._require_open()
+        call = protocol.describe_user_pool_client(self.pool_id, self.client_id)
+        response = await self.transport.call(call.operation, call.params)
+        return protocol.parse_app_client_settings(response)
 
     # --- users ---------------------------------------------------------------------------
 

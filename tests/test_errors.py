@@ -32,6 +32,7 @@ OPERATIONS_WE_CALL = (
     "AdminListDevices",
     "AdminGetDevice",
     "AdminForgetDevice",
+    "DescribeUserPoolClient",
 )
 
 

@@ -351,6 +351,7 @@ WIRE_OPERATIONS = (
     "GetUser",
     "AdminGetUser",
     "GlobalSignOut",
+    "DescribeUserPoolClient",
 )
 # the keys of the string maps (AuthParameters, ChallengeParameters, ChallengeResponses)
 MAP_KEYS = frozenset(

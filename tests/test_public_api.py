@@ -12,6 +12,7 @@ import cognito_mfa as cm
 PUBLIC = {
     # the face
     "UserPool",
+    "AppClientSettings",
     "AuthFlow",
     "AuthFlowType",
     "FlowState",

@@ -108,6 +108,13 @@ def test_start_up_says_the_key_the_pool_and_the_user(demo: Demo) -> None:
     assert sum("COGNITO_MFA_APP_KEY" in line for line in demo.lines) == 1
     assert any(line.startswith("embedded emulator: pool us-east-1_") for line in demo.lines)
     assert "demo user: alice / Correct-Horse-9 (sets up an authenticator app)" in demo.lines
+    # the lifetimes are read from the demo's app client (5-minute sign-in sessions)
+    client = next(line for line in demo.lines if line.startswith("embedded emulator: "))
+    client_id = client.rsplit(" ", 1)[-1]
+    assert (
+        f"app client {client_id}: sign-ins are kept 300 s (AuthSessionValidity), "
+        "token cookies 2592000 s (refresh token validity)"
+    ) in demo.lines
 
 
 def test_totp_set_up_sign_out_code_remember_and_no_code(demo: Demo) -> None:
@@ -127,6 +134,9 @@ def test_totp_set_up_sign_out_code_remember_and_no_code(demo: Demo) -> None:
         # 1. first sign-in: the account needs a second factor; set up TOTP with the QR page
         setup = _post(browser, home, "/sign-in", username="alice", password="Correct-Horse-9")
         assert _title(setup) == "Set up two-factor sign-in", setup.text
+        # the sign-in is kept for the app client's AuthSessionValidity: 5 minutes
+        kept = [c for c in setup.headers.get_list("set-cookie") if c.startswith("demo_sign_in=")]
+        assert len(kept) == 1 and "Max-Age=300;" in kept[0], kept
         qr_page = _post(browser, setup, "/sign-in/totp")
         assert _title(qr_page) == "Set up your authenticator app"
         assert "<svg" in qr_page.text
@@ -216,10 +226,19 @@ def test_two_replicas_share_one_pool_and_one_redis(
     with redis_server() as redis_url:
         flags = ["--endpoint-url", cognito_server.url, "--pool-id", cognito_pool.pool_id]
         flags += ["--client-id", cognito_pool.client_id, "--redis-url", redis_url]
-        key = {"COGNITO_MFA_APP_KEY": AppKey.generate()}
-        with web_demo(*flags, env=key) as one, web_demo(*flags, env=key) as two:
+        # credentials (the served emulator takes any) so that the app client's settings are read
+        env = {
+            "COGNITO_MFA_APP_KEY": AppKey.generate(),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        with web_demo(*flags, env=env) as one, web_demo(*flags, env=env) as two:
             assert not any("COGNITO_MFA_APP_KEY" in line for line in one.lines)
             assert not any("embedded emulator" in line for line in one.lines)
+            assert (
+                f"app client {cognito_pool.client_id}: sign-ins are kept 180 s "
+                "(AuthSessionValidity), token cookies 2592000 s (refresh token validity)"
+            ) in one.lines
             with httpx.Client(follow_redirects=True, timeout=30) as browser:
                 home = browser.get(one.url)
                 started = browser.post(

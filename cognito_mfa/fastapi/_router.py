@@ -45,6 +45,9 @@ __all__ = ["CSRF_HEADER", "CookieNames", "auth_router", "csrf_problem", "problem
 #: The request header that must repeat the CSRF cookie.
 CSRF_HEADER: Final = "X-CSRF-Token"
 _PROBLEM_JSON: Final = "application/problem+json"
+#: The token cookies' lifetime when nothing better is known: Cognito's default refresh token
+#: validity, 30 days.
+_DEFAULT_TOKEN_AGE: Final = 30 * 24 * 3600
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -162,7 +165,7 @@ def auth_router(
     cookies: CookieNames = CookieNames(),
     secure_cookies: bool = True,
     totp_issuer: str = "cognito_mfa",
-    session_max_age: int = 30 * 24 * 3600,
+    session_max_age: int | None = None,
     device_max_age: int = 365 * 24 * 3600,
 ) -> APIRouter:
     """The sign-in and account API (``docs/web.md`` lists it) under ``prefix``.
@@ -171,11 +174,14 @@ def auth_router(
     serves: open it in the app's lifespan). ``verifier``: checks the access token for
     ``GET /me``. ``secure_cookies=False`` only for plain-http development. ``totp_issuer``
     names the service in authenticator apps. ``session_max_age``: how long the token cookies
-    live (the refresh token's validity; Cognito's default is 30 days). ``device_max_age``:
-    how long the remembered-device cookie lives.
+    live, in seconds; by default the app client's refresh token validity when ``sign_in``
+    read it (:meth:`WebSignIn.for_app_client <cognito_mfa.web.WebSignIn.for_app_client>`),
+    else Cognito's default of 30 days. ``device_max_age``: how long the remembered-device
+    cookie lives.
     """
     router = APIRouter(prefix=prefix)
     pool = sign_in.pool
+    token_age = _token_cookie_age(sign_in, session_max_age)
 
     def set_cookie(response: Response, name: str, value: str, max_age: int, path: str) -> None:
         response.set_cookie(
@@ -193,13 +199,13 @@ def auth_router(
             (cookies.id_token, tokens.id_token),
             (cookies.access_token, tokens.access_token),
         ):
-            set_cookie(response, name, secret.get_secret_value(), session_max_age, "/")
+            set_cookie(response, name, secret.get_secret_value(), token_age, "/")
         if tokens.refresh_token is not None:
             set_cookie(
                 response,
                 cookies.refresh_token,
                 tokens.refresh_token.get_secret_value(),
-                session_max_age,
+                token_age,
                 prefix or "/",
             )
 
@@ -556,6 +562,15 @@ def auth_router(
         return await guarded(step, request)
 
     return router
+
+
+def _token_cookie_age(sign_in: WebSignIn, given: int | None) -> int:
+    """The token cookies' Max-Age: ``given``, else the refresh token's validity."""
+    if given is not None:
+        return given
+    if sign_in.client_settings is not None:
+        return int(sign_in.client_settings.refresh_token_validity.total_seconds())
+    return _DEFAULT_TOKEN_AGE
 
 
 def _when(value: datetime | None) -> str | None:

@@ -39,6 +39,7 @@ from ._seal import AppKey, new_nonce
 from ._store import FlowStore, MemoryFlowStore, check_handle, check_ttl
 
 if TYPE_CHECKING:
+    from ..client_settings import AppClientSettings
     from ..pool import UserPool
 
 __all__ = [
@@ -141,8 +142,14 @@ class WebSignIn:
 
     ``key``: the application key every replica shares. ``store``: where sealed states live
     (default: a :class:`~cognito_mfa.web.MemoryFlowStore`, for one process). ``ttl``: how long
-    a step may wait, in seconds; set it to the app client's AuthSessionValidity (3 minutes by
-    default). ``clock`` (seconds since the epoch) and ``new_handle`` are for tests.
+    a step may wait, in seconds: the app client's AuthSessionValidity, which Cognito gives
+    each challenge session (3 minutes by default, :data:`DEFAULT_TTL`). ``clock`` (seconds
+    since the epoch) and ``new_handle`` are for tests.
+
+    ``await WebSignIn.for_app_client(pool, key, store)`` reads the TTL from the app client
+    itself (DescribeUserPoolClient, which needs IAM credentials); a service without that
+    permission builds ``WebSignIn(..., ttl=...)`` with the value set on the app client.
+    ``client_settings`` holds what :meth:`for_app_client` read (None otherwise).
     """
 
     def __init__(
@@ -163,6 +170,35 @@ class WebSignIn:
         self._key = key
         self._clock = clock
         self._new_handle = new_handle or (lambda: secrets.token_urlsafe(32))
+        self.client_settings: AppClientSettings | None = None
+
+    @classmethod
+    async def for_app_client(
+        cls,
+        pool: UserPool,
+        key: AppKey,
+        store: FlowStore | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_handle: Callable[[], str] | None = None,
+    ) -> WebSignIn:
+        """A :class:`WebSignIn` whose ``ttl`` is the app client's AuthSessionValidity, read
+        with :meth:`UserPool.describe_app_client <cognito_mfa.UserPool.describe_app_client>`
+        (the pool must be open; the call needs IAM credentials allowed
+        ``cognito-idp:DescribeUserPoolClient``). The settings read stay in
+        ``client_settings`` (e.g. the refresh token's validity, for the token cookies).
+
+        Takes the arguments of the constructor except ``ttl``. Raises InvalidInput (a bad
+        argument, before anything is sent) and the errors of ``describe_app_client``
+        (CredentialsRequired, NotAuthorized, AccessDeniedException as UnknownServiceError,
+        ResourceNotFound, transport errors, PoolClosed): a caller without the permission
+        falls back to the constructor with ``ttl=``.
+        """
+        web = cls(pool, key, store, clock=clock, new_handle=new_handle)
+        settings = await pool.describe_app_client()
+        web.ttl = check_ttl(settings.auth_session_validity.total_seconds())
+        web.client_settings = settings
+        return web
 
     def __repr__(self) -> str:
         return f"<WebSignIn pool={self.pool.pool_id} store={self.store!r}>"

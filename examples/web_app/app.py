@@ -45,7 +45,8 @@ __all__ = ["create_app"]
 
 #: The name an authenticator app shows next to the user's code.
 _ISSUER: Final = "cognito_mfa web demo"
-#: Cookie lifetimes (seconds): the tokens and the CSRF token; a remembered browser.
+#: Cookie lifetimes (seconds): the tokens (unless told) and the CSRF token; a remembered
+#: browser.
 _SESSION_AGE: Final = 30 * 24 * 3600
 _DEVICE_AGE: Final = 365 * 24 * 3600
 #: A larger form body is refused before it is parsed.
@@ -76,12 +77,14 @@ def create_app(
     verifier: TokenVerifier,
     *,
     secure_cookies: bool = True,
+    session_max_age: int = _SESSION_AGE,
     lifespan: Callable[[FastAPI], Any] | None = None,
 ) -> FastAPI:
     """The demo's pages over ``sign_in`` (its pool open while serving: do it in ``lifespan``).
 
     ``verifier`` checks the access token of the account page. ``secure_cookies=False`` only
-    for plain http.
+    for plain http. ``session_max_age``: how long the token cookies live, in seconds (the
+    app client's refresh token validity; Cognito's default is 30 days).
     """
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     pool = sign_in.pool
@@ -147,11 +150,11 @@ def create_app(
         )
 
     def set_tokens(response: Response, tokens: CognitoUserSession) -> None:
-        set_cookie(response, _C.id_token, tokens.id_token.get_secret_value(), _SESSION_AGE)
-        set_cookie(response, _C.access_token, tokens.access_token.get_secret_value(), _SESSION_AGE)
+        age = session_max_age
+        set_cookie(response, _C.id_token, tokens.id_token.get_secret_value(), age)
+        set_cookie(response, _C.access_token, tokens.access_token.get_secret_value(), age)
         if tokens.refresh_token is not None:
-            refresh = tokens.refresh_token.get_secret_value()
-            set_cookie(response, _C.refresh_token, refresh, _SESSION_AGE)
+            set_cookie(response, _C.refresh_token, tokens.refresh_token.get_secret_value(), age)
 
     def device_key_here(request: Request, username: str) -> str | None:
         sealed = request.cookies.get(_C.device)
