@@ -26,6 +26,7 @@ from .challenges import (
 )
 from .client_settings import AppClientSettings
 from .errors import (
+    AccessDenied,
     AliasExists,
     AuthenticationFailed,
     CodeDeliveryFailure,
@@ -111,6 +112,7 @@ from .user import CognitoUser
 from .verify import JwksCache, TokenVerifier, VerifiedClaims
 
 __all__ = [
+    "AccessDenied",
     "AliasExists",
     "AppClientSettings",
     "AuthFlow",

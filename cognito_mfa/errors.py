@@ -37,6 +37,7 @@ service model (the ``errors`` lists of the operations this library calls)::
     │   │   │   DeviceKeyExists, ...
     │   ├── ConfigurationError         fix the pool, client, IAM or Lambda configuration
     │   │   ├── ResourceNotFound, InvalidUserPoolConfiguration, Forbidden, Unauthorized,
+    │   │   │   AccessDenied (IAM refused the AWS credentials),
     │   │   │   UnsupportedOperation, InvalidSmsRole*, InvalidEmailRole*, *Lambda*, ...
     │   │   │   └── DeviceNotFound (a ResourceNotFound): the sign-in's device is unknown
     │   ├── InternalError              Cognito's own fault (HTTP 5xx)
@@ -75,6 +76,7 @@ import re
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccessDenied",
     "AliasExists",
     "AuthenticationFailed",
     "CodeDeliveryFailure",
@@ -234,10 +236,15 @@ class ServiceError(CognitoError):
     retryable: ClassVar[bool] = False
     _by_code: ClassVar[dict[str, type[ServiceError]]] = {}
 
+    #: Other codes that mean the same (AWS answers a few refusals under several names).
+    other_codes: ClassVar[tuple[str, ...]] = ()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("code"):
             ServiceError._by_code[cls.__dict__["code"]] = cls
+        for other in cls.__dict__.get("other_codes", ()):
+            ServiceError._by_code[other] = cls
 
     def __init__(
         self,
@@ -475,6 +482,24 @@ class Forbidden(ConfigurationError):
 
 class Unauthorized(ConfigurationError):
     code = "UnauthorizedException"
+
+
+class AccessDenied(ConfigurationError):
+    """AWS refused the request's credentials: IAM does not allow the call for these
+    credentials (``AccessDeniedException``), or the signing keys are unknown, expired or
+    signed wrongly (the codes every AWS service answers for that). Only calls signed with AWS
+    credentials (the ``Admin*`` calls, ``describe_app_client``) meet it; ``error_code`` keeps
+    the code AWS sent."""
+
+    code = "AccessDeniedException"
+    other_codes = (
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "ExpiredTokenException",
+        "MissingAuthenticationTokenException",
+    )
 
 
 class UnsupportedOperation(ConfigurationError):

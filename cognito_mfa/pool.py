@@ -333,8 +333,8 @@ class UserPool:
 
         The client secret is not returned, only whether there is one. Raises
         CredentialsRequired (no AWS credentials), NotAuthorized, ResourceNotFound (no such
-        pool or app client), other service errors (IAM refusing the call arrives as
-        UnknownServiceError with ``error_code`` ``AccessDeniedException``), transport errors,
+        pool or app client), AccessDenied (IAM does not allow the call, or does not accept
+        the credentials), other service errors, transport errors,
         ProtocolError (an answer that cannot be read) and PoolClosed.
         """
         self._require_open()

@@ -287,9 +287,14 @@ async def test_describe_app_client_refuses_like_the_other_admin_calls(
             error="AccessDeniedException",
             message="User is not authorized to perform: cognito-idp:DescribeUserPoolClient",
         )
-        with pytest.raises(cm.UnknownServiceError) as denied:
+        with pytest.raises(cm.AccessDenied) as denied:
             await pool.describe_app_client()
         assert denied.value.error_code == "AccessDeniedException"
+        assert isinstance(denied.value, cm.ConfigurationError)
+        cognito_emulator.inject_fault("DescribeUserPoolClient", error="UnrecognizedClientException")
+        with pytest.raises(cm.AccessDenied) as unknown_key:
+            await pool.describe_app_client()
+        assert unknown_key.value.error_code == "UnrecognizedClientException"
         cognito_emulator.inject_fault("DescribeUserPoolClient", error="NotAuthorizedException")
         with pytest.raises(cm.NotAuthorized):
             await pool.describe_app_client()

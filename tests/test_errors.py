@@ -69,7 +69,16 @@ def test_each_documented_code_builds_its_own_class(code: str) -> None:
 
 def test_leaf_names_follow_the_code() -> None:
     for code, cls in errors.ServiceError.codes().items():
-        assert code == cls.__name__ + "Exception", code
+        assert code == cls.__name__ + "Exception" or code in cls.other_codes, code
+
+
+@pytest.mark.parametrize("code", [cm.AccessDenied.code, *cm.AccessDenied.other_codes])
+def test_aws_credential_refusals_are_access_denied(code: str) -> None:
+    # the codes every AWS service answers for credentials IAM refuses or does not know
+    error = errors.error_for_code(code, "not allowed", operation="AdminGetUser", status=400)
+    assert type(error) is cm.AccessDenied
+    assert isinstance(error, cm.ConfigurationError)
+    assert error.error_code == code and not error.retryable
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ PUBLIC = {
     "InvalidUserPoolConfiguration",
     "Forbidden",
     "Unauthorized",
+    "AccessDenied",
     "UnsupportedOperation",
     "FeatureUnavailableInTier",
     "InvalidSmsRoleAccessPolicy",

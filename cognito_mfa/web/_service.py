@@ -190,9 +190,9 @@ class WebSignIn:
 
         Takes the arguments of the constructor except ``ttl``. Raises InvalidInput (a bad
         argument, before anything is sent) and the errors of ``describe_app_client``
-        (CredentialsRequired, NotAuthorized, AccessDeniedException as UnknownServiceError,
-        ResourceNotFound, transport errors, PoolClosed): a caller without the permission
-        falls back to the constructor with ``ttl=``.
+        (CredentialsRequired, NotAuthorized, AccessDenied, ResourceNotFound, transport
+        errors, PoolClosed): a caller without the permission falls back to the constructor
+        with ``ttl=``.
         """
         web = cls(pool, key, store, clock=clock, new_handle=new_handle)
         settings = await pool.describe_app_client()

@@ -31,11 +31,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from cognito_mfa import (
+    AccessDenied,
     CognitoError,
     CredentialsRequired,
     Forbidden,
     NotAuthorized,
-    ServiceError,
     TokenVerifier,
     Unauthorized,
     UserPool,
@@ -61,18 +61,6 @@ DEMO_PASSWORD: Final = "Correct-Horse-9"
 #: first sign-in has time to set up an authenticator app.
 DEMO_SESSION_MINUTES: Final = 5
 
-# The codes AWS answers when the credentials may not make the call (IAM's AccessDenied) or
-# are not accepted at all; the library has no class of its own for them.
-_REFUSED_CODES: Final = frozenset(
-    {
-        "AccessDeniedException",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-        "MissingAuthenticationTokenException",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Lifetimes:
@@ -84,9 +72,8 @@ class Lifetimes:
 
 def _refused(error: CognitoError) -> bool:
     """Whether ``error`` says the credentials may not read the app client's settings."""
-    if isinstance(error, CredentialsRequired | NotAuthorized | Forbidden | Unauthorized):
-        return True
-    return isinstance(error, ServiceError) and error.error_code in _REFUSED_CODES
+    refusals = AccessDenied | CredentialsRequired | NotAuthorized | Forbidden | Unauthorized
+    return isinstance(error, refusals)
 
 
 async def read_lifetimes(pool: UserPool, say: Callable[[str], None]) -> Lifetimes:
