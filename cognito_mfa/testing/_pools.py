@@ -186,17 +186,16 @@ def _configure_client(client: Client, data: dict[str, Any]) -> None:
     access = data.get("AccessTokenValidity")
     id_valid = data.get("IdTokenValidity")
     refresh = data.get("RefreshTokenValidity")
-    client.session_validity_minutes = data.get("AuthSessionValidity", 3)
-    client.access_validity_seconds = (
-        3600 if access is None else access * UNIT_SECONDS[units["AccessToken"]]
-    )
-    client.id_validity_seconds = (
-        3600 if id_valid is None else id_valid * UNIT_SECONDS[units["IdToken"]]
-    )
+    access_seconds = 3600 if access is None else access * UNIT_SECONDS[units["AccessToken"]]
+    id_seconds = 3600 if id_valid is None else id_valid * UNIT_SECONDS[units["IdToken"]]
     # 0 means the default too (the RefreshTokenValidity documentation)
-    client.refresh_validity_seconds = (
-        30 * 86400 if not refresh else refresh * UNIT_SECONDS[units["RefreshToken"]]
-    )
+    refresh_seconds = 30 * 86400 if not refresh else refresh * UNIT_SECONDS[units["RefreshToken"]]
+    # checked before anything changes: a refused update leaves the client as it was
+    _check_validities(access_seconds, id_seconds, refresh_seconds)
+    client.session_validity_minutes = data.get("AuthSessionValidity", 3)
+    client.access_validity_seconds = access_seconds
+    client.id_validity_seconds = id_seconds
+    client.refresh_validity_seconds = refresh_seconds
     client.token_units = units
     client.explicit_flows_given = "ExplicitAuthFlows" in data
     client.flows = list(data.get("ExplicitAuthFlows", Client.default_flows()))
@@ -204,6 +203,23 @@ def _configure_client(client: Client, data: dict[str, Any]) -> None:
     rotation = data.get("RefreshTokenRotation", {})
     client.rotation = rotation.get("Feature") == "ENABLED"
     client.rotation_grace_seconds = rotation.get("RetryGracePeriodSeconds", 0)
+
+
+# The ranges the developer guide gives for an app client's token lifetimes, in seconds.
+_ID_ACCESS_RANGE: Final = (5 * 60, 86400)
+_REFRESH_RANGE: Final = (60 * 60, 3650 * 86400)
+
+
+def _check_validities(access: int, id_token: int, refresh: int) -> None:
+    """Access and ID tokens live 5 minutes to 1 day, refresh tokens 60 minutes to 10 years
+    (seconds, all three)."""
+    low, high = _ID_ACCESS_RANGE
+    for name, seconds in (("AccessTokenValidity", access), ("IdTokenValidity", id_token)):
+        if not low <= seconds <= high:
+            raise invalid(f"{name} must be between 5 minutes and 1 day.")
+    low, high = _REFRESH_RANGE
+    if not low <= refresh <= high:
+        raise invalid("RefreshTokenValidity must be between 60 minutes and 10 years.")
 
 
 def create_user_pool_client(model: Model, data: dict[str, Any]) -> dict[str, Any]:

@@ -120,3 +120,53 @@ def test_each_token_lives_its_own_validity(h: Harness) -> None:
     assert refresh() == 200
     h.emu.advance(1)
     assert refresh() == 400
+
+
+def test_token_lifetimes_outside_cognitos_ranges_are_refused(h: Harness) -> None:
+    # access and ID tokens: 5 minutes to 1 day; refresh tokens: 60 minutes to 10 years
+    pool_id = h.pool()
+    minutes = {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes"}
+    for given, named in [
+        ({"AccessTokenValidity": 4}, "AccessTokenValidity"),
+        ({"IdTokenValidity": 4}, "IdTokenValidity"),
+        ({"AccessTokenValidity": 1441}, "AccessTokenValidity"),
+        ({"RefreshTokenValidity": 59}, "RefreshTokenValidity"),
+    ]:
+        refused = h.fail(
+            "CreateUserPoolClient",
+            UserPoolId=pool_id,
+            ClientName="app",
+            TokenValidityUnits=minutes,
+            **given,
+        )
+        assert refused.code == "InvalidParameterException" and named in refused.message
+    too_long = h.fail(
+        "CreateUserPoolClient", UserPoolId=pool_id, ClientName="app", RefreshTokenValidity=3651
+    )
+    assert "RefreshTokenValidity" in too_long.message
+    # the bounds themselves are allowed
+    h.client(
+        pool_id,
+        AccessTokenValidity=5,
+        IdTokenValidity=1440,
+        RefreshTokenValidity=60,
+        TokenValidityUnits=minutes,
+    )
+    # a refused update leaves the client as it was
+    client_id, _ = h.client(pool_id, AccessTokenValidity=2)
+    h.fail(
+        "UpdateUserPoolClient",
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AccessTokenValidity=1,
+        TokenValidityUnits={"AccessToken": "minutes"},
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
+    )
+    shape = _described(h, pool_id, client_id)
+    assert shape["AccessTokenValidity"] == 2
+    assert shape["TokenValidityUnits"] == {
+        "AccessToken": "hours",
+        "IdToken": "hours",
+        "RefreshToken": "days",
+    }
+    assert "ALLOW_USER_SRP_AUTH" in shape["ExplicitAuthFlows"]
