@@ -57,13 +57,21 @@ def _attributes_of(items: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _check_unique(pool: Pool, attributes: dict[str, str], exclude: str | None, code: str) -> None:
-    """Sign-in attributes (email/phone as username) must be unique in the pool."""
+    """Sign-in attributes (email/phone as username) must be unique in the pool.
+
+    In a case-insensitive pool an email that differs only in case is the same sign-in name.
+    """
     for name in pool.username_attributes:
         value = attributes.get(name)
         if value is None:
             continue
         for other in pool.users.values():
-            if other.username != exclude and other.attributes.get(name) == value:
+            stored = other.attributes.get(name)
+            if (
+                other.username != exclude
+                and stored is not None
+                and pool.same_value(name, value, stored)
+            ):
                 label = "email" if name == "email" else "phone number"
                 raise CognitoError(code, f"An account with the given {label} already exists.")
 
@@ -87,6 +95,7 @@ def admin_create_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
         sub = _codes.random_uuid(model.random)
         username = sub
     else:
+        # in a case-insensitive pool a name that differs only in case is taken too
         if model.user(pool, given_name, aliases=False) is not None:
             raise CognitoError("UsernameExistsException", "User account already exists")
         sub = _codes.random_uuid(model.random)

@@ -463,6 +463,7 @@ class Emulator:
             old = model.pools.get(pool.id)
             if old is not None:
                 pool.users, pool.clients = old.users, old.clients
+                pool.reindex()
             model.pools[pool.id] = pool
         elif kind in ("client", "user") and len(key) == 3:
             owner = model.pools.get(key[1])
@@ -475,10 +476,9 @@ class Emulator:
                     client = from_plain(Client, plain, where)
                     owner.clients[client.id] = client
             elif plain is None:
-                owner.users.pop(key[2], None)
+                owner.remove_user(key[2])
             else:
-                user = from_plain(User, plain, where)
-                owner.users[user.username] = user
+                owner.add_user(from_plain(User, plain, where))
         elif kind == "refresh" and len(key) == 2:
             if plain is None:
                 model.refresh.pop(key[1], None)

@@ -7,7 +7,10 @@ metadata says what is stored as hex, what is never stored); nothing here convert
 
 Sources: the CreateUserPool / CreateUserPoolClient / AdminGetUser shapes of the botocore
 ``cognito-idp`` model; password-policy messages as Cognito words them ("Password did not
-conform with policy: Password not long enough").
+conform with policy: Password not long enough"); sign-in names from "User pool attributes" in
+the developer guide (aliases) and the API reference's UsernameConfigurationType (a pool with
+``CaseSensitive: false`` matches the username and the email and preferred_username sign-in
+names in any case).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ._jwt import SigningKey
-from ._records import HEX, keyed_by
+from ._records import HEX, TRANSIENT, keyed_by
 
 __all__ = [
+    "CASELESS_ATTRIBUTES",
     "FACTORS",
     "AuthSession",
     "Client",
@@ -31,12 +35,29 @@ __all__ = [
     "SentMessage",
     "SrpState",
     "User",
+    "fold",
 ]
 
 # Cognito's order when it lists factors (MFAS_CAN_CHOOSE, UserMFASettingList)
 FACTORS: Final = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP")
 
 DEFAULT_FLOWS: Final = ("ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH")
+
+# the sign-in attributes a case-insensitive pool compares in any case (UsernameConfigurationType);
+# a phone number has no case
+CASELESS_ATTRIBUTES: Final = frozenset({"email", "preferred_username"})
+
+# the sign-in names an attribute can stand for, in the order they are tried after the username
+_SIGN_IN_ATTRIBUTES: Final = ("email", "phone_number", "preferred_username")
+
+
+def fold(name: str) -> str:
+    """The spelling a case-insensitive pool compares names by.
+
+    Cognito does not document its folding; ``str.lower`` is assumed (unlike ``casefold`` it
+    never merges two different spellings such as "ß" and "ss").
+    """
+    return name.lower()
 
 
 @dataclass
@@ -239,31 +260,98 @@ class Pool:
     required_attributes: list[str] = field(default_factory=list)
     # DeviceConfiguration as given (None: device tracking is off)
     device_configuration: dict[str, bool] | None = None
+    # UsernameConfiguration.CaseSensitive as given to CreateUserPool (None: not given, which
+    # Cognito treats as true); it cannot change afterwards
+    case_sensitive: bool | None = None
+    # add and remove users with add_user / remove_user, which keep the index below in step
     users: dict[str, User] = field(default_factory=dict, metadata=keyed_by("username"))
     clients: dict[str, Client] = field(default_factory=dict, metadata=keyed_by("id"))
+    # case-insensitive pools only: the users by folded username, so a lookup in any case costs
+    # one dict access as an exact one does
+    _folded: dict[str, User] = field(
+        default_factory=dict, init=False, repr=False, compare=False, metadata=TRANSIENT
+    )
+
+    def __post_init__(self) -> None:
+        self.reindex()
 
     @property
     def pool_name(self) -> str:
         return self.id.partition("_")[2]
 
+    @property
+    def ignores_case(self) -> bool:
+        """Whether names match in any case (``UsernameConfiguration: {CaseSensitive: false}``)."""
+        return self.case_sensitive is False
+
+    def add_user(self, user: User) -> None:
+        """Store ``user`` (replacing a record of the same username)."""
+        self.users[user.username] = user
+        if self.ignores_case:
+            self._folded[fold(user.username)] = user
+
+    def remove_user(self, username: str) -> None:
+        """Forget the user of that (internal) username, if there is one."""
+        user = self.users.pop(username, None)
+        if user is not None and self.ignores_case:
+            self._folded.pop(fold(username), None)
+
+    def reindex(self) -> None:
+        """Rebuild the folded index from :attr:`users` (after the dict was replaced)."""
+        self._folded = (
+            {fold(name): user for name, user in self.users.items()} if self.ignores_case else {}
+        )
+
+    def same_name(self, given: str, username: str) -> bool:
+        """Whether ``given`` names the user ``username`` (in any case, when the pool ignores it)."""
+        if self.ignores_case:
+            return fold(given) == fold(username)
+        return given == username
+
+    def same_value(self, attribute: str, given: str, stored: str) -> bool:
+        """Whether two values of a sign-in attribute are the same sign-in name."""
+        if self.ignores_case and attribute in CASELESS_ATTRIBUTES:
+            return fold(given) == fold(stored)
+        return given == stored
+
     def find_user(self, name: str, *, aliases: bool = True) -> User | None:
-        """Look a user up by internal username, or (``aliases``) by email/phone sign-in name."""
-        user = self.users.get(name)
+        """Look a user up by internal username, or (``aliases``) by a sign-in attribute.
+
+        The sign-in attributes: email and phone_number as the username (UsernameAttributes),
+        or email, phone_number and preferred_username as aliases (AliasAttributes). An email or
+        phone alias signs in only once verified; preferred_username has no verification
+        (developer guide, "User pool attributes").
+        """
+        user = self._by_folded(name) if self.ignores_case else self.users.get(name)
         if user is not None or not aliases:
             return user
-        for attribute in ("email", "phone_number"):
+        for attribute in _SIGN_IN_ATTRIBUTES:
             if attribute in self.username_attributes:
-                for candidate in self.users.values():
-                    if candidate.attributes.get(attribute) == name:
-                        return candidate
+                verified = False
             elif attribute in self.alias_attributes:
-                # an alias signs in only once verified (developer guide, "User pool attributes")
-                for candidate in self.users.values():
-                    if (
-                        candidate.attributes.get(attribute) == name
-                        and candidate.attributes.get(f"{attribute}_verified") == "true"
-                    ):
-                        return candidate
+                verified = attribute != "preferred_username"
+            else:
+                continue
+            for candidate in self.users.values():
+                value = candidate.attributes.get(attribute)
+                if (
+                    value is not None
+                    and self.same_value(attribute, name, value)
+                    and (
+                        not verified or candidate.attributes.get(f"{attribute}_verified") == "true"
+                    )
+                ):
+                    return candidate
+        return None
+
+    def _by_folded(self, name: str) -> User | None:
+        user = self._folded.get(fold(name))
+        if user is not None and self.users.get(user.username) is user:
+            return user
+        if user is not None or len(self._folded) != len(self.users):
+            # the users dict was changed behind the index's back: rebuild it once
+            self.reindex()
+            return self._folded.get(fold(name))
         return None
 
 

@@ -1,13 +1,16 @@
 """The pools family: user pools, their app clients and their MFA configuration.
 
-Operations: CreateUserPool, UpdateUserPool (password policy, MFA level, DeviceConfiguration),
+Operations: CreateUserPool, UpdateUserPool (password policy, MFA level, DeviceConfiguration;
+UsernameConfiguration is refused: it is fixed at creation),
 DescribeUserPool, DeleteUserPool, ListUserPools, CreateUserPoolClient, UpdateUserPoolClient,
 DescribeUserPoolClient, ListUserPoolClients, SetUserPoolMfaConfig, GetUserPoolMfaConfig.
 
 Sources: the API reference pages of these operations and the botocore ``cognito-idp`` model
 (defaults: 1-hour access and id tokens, 30-day refresh tokens, 3-minute auth sessions;
 UpdateUserPoolClient resets every setting it is not given to its default, as its page warns).
-``DeviceConfiguration`` turns device tracking on (see :mod:`._devices`).
+``DeviceConfiguration`` turns device tracking on (see :mod:`._devices`);
+``UsernameConfiguration: {CaseSensitive: false}`` makes sign-in names match in any case (see
+:meth:`Pool.find_user <._model.Pool.find_user>`).
 
 The two List operations answer in creation order, ``MaxResults`` (1-60) at a time; their
 ``NextToken`` is opaque: the ids of the last listed and the next item, signed with the
@@ -75,6 +78,7 @@ def create_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
             if item.get("Required") and "Name" in item
         ],
         device_configuration=dict(devices) if devices is not None else None,
+        case_sensitive=data.get("UsernameConfiguration", {}).get("CaseSensitive"),
     )
     model.add_pool(pool)
     return {"UserPool": pool_shape(pool, model.settings.region)}
@@ -86,6 +90,11 @@ def update_user_pool(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     MfaConfiguration ON or OPTIONAL needs a factor the pool has (SetUserPoolMfaConfig's rule).
     """
     pool = model.pool(data["UserPoolId"])
+    if "UsernameConfiguration" in data:
+        # UpdateUserPool has no such member (service model): case sensitivity is fixed when
+        # the pool is created. UNCONFIRMED: how Cognito answers a raw request carrying it
+        # (botocore refuses it before sending); the emulator refuses rather than ignore it
+        raise invalid("UsernameConfiguration cannot be changed after the user pool is created.")
     mfa = data.get("MfaConfiguration", "OFF")
     if mfa != "OFF" and not (pool.sms_mfa or pool.totp_mfa or pool.email_mfa):
         raise invalid(

@@ -198,6 +198,9 @@ def pool_shape(pool: Pool, region: str) -> dict[str, Any]:
         shape["SmsAuthenticationMessage"] = pool.sms_message
     if pool.device_configuration is not None:
         shape["DeviceConfiguration"] = dict(pool.device_configuration)
+    if pool.case_sensitive is not None:
+        # only when CreateUserPool was given it (assumed: Cognito omits it otherwise)
+        shape["UsernameConfiguration"] = {"CaseSensitive": pool.case_sensitive}
     return shape
 
 

@@ -339,7 +339,7 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
     if name == "DEVICE_SRP_AUTH" and token is None:
         # the official clients send the Session here, pycognito does not: the open device
         # challenge of this user and device stands for it
-        token = _device_session(model, client, responses)
+        token = _device_session(model, pool, client, responses)
     if name in ("PASSWORD_VERIFIER", "DEVICE_PASSWORD_VERIFIER") and token is None:
         # pycognito answers without Session; the state is bound to SECRET_BLOCK
         block = responses.get("PASSWORD_CLAIM_SECRET_BLOCK")
@@ -356,10 +356,11 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
     username = responses.get("USERNAME")
     if username is None:
         raise invalid("Missing required parameter USERNAME")
-    if username != session.username:
-        # later steps must name the internal user (USER_ID_FOR_SRP); an alias is not
-        # resolved here (pycognito #193: "User does not exist." for the email)
-        if pool.users.get(username) is None:
+    if not pool.same_name(username, session.username):
+        # later steps must name the internal user (USER_ID_FOR_SRP), in any case when the
+        # pool ignores case (assumed); an alias is not resolved here (pycognito #193: "User
+        # does not exist." for the email)
+        if pool.find_user(username, aliases=False) is None:
             raise CognitoError("UserNotFoundException", MSG_NO_USER)
         raise not_authorized(MSG_SESSION)
     pool, client, user = model.session_user(session)
@@ -405,7 +406,7 @@ def _respond(model: Model, data: dict[str, Any], *, admin: bool) -> dict[str, An
     return _answer_new_password(step)
 
 
-def _device_session(model: Model, client: Client, responses: dict[str, str]) -> str:
+def _device_session(model: Model, pool: Pool, client: Client, responses: dict[str, str]) -> str:
     """The newest open DEVICE_SRP_AUTH session of this client, user and device."""
     username, device_key = responses.get("USERNAME"), responses.get("DEVICE_KEY")
     for token, session in reversed(model.sessions.items()):
@@ -413,7 +414,8 @@ def _device_session(model: Model, client: Client, responses: dict[str, str]) -> 
             session.challenge == "DEVICE_SRP_AUTH"
             and not session.used
             and session.client_id == client.id
-            and session.username == username
+            and username is not None
+            and pool.same_name(username, session.username)
             and session.device_key == device_key
         ):
             return token

@@ -141,7 +141,7 @@ class Model:
     # --- users --------------------------------------------------------------------------------
 
     def user(self, pool: Pool, name: str, *, aliases: bool = True) -> User | None:
-        """A user by internal name or (``aliases``) by email/phone sign-in name."""
+        """A user by internal name or (``aliases``) by a sign-in name (:meth:`Pool.find_user`)."""
         user = pool.find_user(name, aliases=aliases)
         if user is not None:
             self.touched.add(("user", pool.id, user.username))
@@ -155,11 +155,11 @@ class Model:
         return pool, user
 
     def add_user(self, pool: Pool, user: User) -> None:
-        pool.users[user.username] = user
+        pool.add_user(user)
         self.touched.add(("user", pool.id, user.username))
 
     def drop_user(self, pool: Pool, user: User) -> None:
-        del pool.users[user.username]
+        pool.remove_user(user.username)
         self.touched.add(("user", pool.id, user.username))
         self._drop_tokens(lambda pool_id, name: pool_id == pool.id and name == user.username)
 

@@ -327,6 +327,10 @@ _DEVICE_CONFIGURATION = Member(
         "DeviceOnlyRememberedOnUserPrompt": Member("boolean"),
     },
 )
+# UsernameConfigurationType: CaseSensitive is required (service model)
+_USERNAME_CONFIGURATION = Member(
+    "struct", members={"CaseSensitive": Member("boolean", required=True)}
+)
 _CLIENT_SETTINGS = {
     "ExplicitAuthFlows": Member("string_list", enum=_FLOW_NAMES),
     "AuthSessionValidity": Member("integer", min_value=3, max_value=15),
@@ -463,6 +467,7 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         "SmsConfiguration": Member("struct"),
         "EmailConfiguration": Member("struct"),
         "DeviceConfiguration": _DEVICE_CONFIGURATION,
+        "UsernameConfiguration": _USERNAME_CONFIGURATION,
         "UserPoolTags": _MAP,
     },
     "UpdateUserPool": {
@@ -487,6 +492,8 @@ SHAPES: Final[dict[str, dict[str, Member]]] = {
         ),
         "MfaConfiguration": Member("string", enum=("OFF", "ON", "OPTIONAL")),
         "DeviceConfiguration": _DEVICE_CONFIGURATION,
+        # not a member of UpdateUserPool: kept only so that the handler can refuse it
+        "UsernameConfiguration": _USERNAME_CONFIGURATION,
     },
     "DescribeUserPool": {"UserPoolId": _POOL_ID},
     "ListUserPools": {

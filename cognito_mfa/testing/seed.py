@@ -102,17 +102,28 @@ class Seeder:
         totp: bool = True,
         email: bool = True,
         username_attributes: Sequence[str] = (),
+        alias_attributes: Sequence[str] = (),
+        case_sensitive: bool | None = None,
         sms_role_arn: str = _SMS_ROLE_ARN,
         device_configuration: Mapping[str, bool] | None = None,
     ) -> str:
         """CreateUserPool then SetUserPoolMfaConfig; returns the pool id.
 
         Defaults: MFA OPTIONAL with SMS, TOTP and e-mail codes all available.
+        ``username_attributes`` / ``alias_attributes`` are CreateUserPool's
+        ``UsernameAttributes`` / ``AliasAttributes`` (at most one of them).
+        ``case_sensitive`` is sent as ``UsernameConfiguration: {CaseSensitive: ...}`` unless
+        None (Cognito's default then: case-sensitive); ``False`` makes the username, email and
+        preferred_username match in any case, as pools made in the AWS console do.
         ``device_configuration`` is passed to CreateUserPool as ``DeviceConfiguration``.
         """
         create: dict[str, Any] = {"PoolName": name, "MfaConfiguration": "OFF"}
         if username_attributes:
             create["UsernameAttributes"] = list(username_attributes)
+        if alias_attributes:
+            create["AliasAttributes"] = list(alias_attributes)
+        if case_sensitive is not None:
+            create["UsernameConfiguration"] = {"CaseSensitive": case_sensitive}
         if device_configuration is not None:
             create["DeviceConfiguration"] = dict(device_configuration)
         response = await self.client.create_user_pool(**create)

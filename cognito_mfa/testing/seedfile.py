@@ -19,6 +19,9 @@ two starts is the only thing created. TOML example::
     totp = true
     email = true
     username_attributes = []      # e.g. ["email"]
+    alias_attributes = []         # e.g. ["email", "preferred_username"] (not with the above)
+    case_sensitive = false        # UsernameConfiguration.CaseSensitive (default: not sent,
+                                  # which Cognito takes as true)
     device_configuration = { ChallengeRequiredOnNewDevice = true }  # passed to CreateUserPool
 
     [[pools.clients]]
@@ -129,6 +132,10 @@ class SeedPool(_Strict):
     totp: bool = True
     email: bool = True
     username_attributes: list[Literal["email", "phone_number"]] = Field(default_factory=list)
+    alias_attributes: list[Literal["email", "phone_number", "preferred_username"]] = Field(
+        default_factory=list
+    )
+    case_sensitive: bool | None = None
     device_configuration: dict[str, bool] | None = None
     clients: list[SeedClient] = Field(default_factory=lambda: [SeedClient(name="app")])
     users: list[SeedUser] = Field(default_factory=list)
@@ -136,7 +143,11 @@ class SeedPool(_Strict):
     @model_validator(mode="after")
     def _unique_names(self) -> SeedPool:
         _check_unique([c.name for c in self.clients], "client name")
+        # upper-cased, so names that differ only in case clash whatever case_sensitive says
         _check_unique([u.username for u in self.users], "username")
+        if self.username_attributes and self.alias_attributes:
+            # CreateUserPool's own rule
+            raise ValueError("only one of username_attributes and alias_attributes can be given")
         if self.users and not self.clients:
             # users are created (and TOTP enrolled) through the pool's first client
             raise ValueError("a pool with users needs at least one client")
@@ -256,6 +267,8 @@ async def apply_seed(seed: SeedFile, seeder: Seeder) -> list[SeededClient]:
                 totp=pool.totp,
                 email=pool.email,
                 username_attributes=pool.username_attributes,
+                alias_attributes=pool.alias_attributes,
+                case_sensitive=pool.case_sensitive,
                 device_configuration=pool.device_configuration,
             )
             existing: dict[str, SeededPool] = {}
