@@ -61,7 +61,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from .seed import DEFAULT_AUTH_FLOWS, SeededPool, Seeder
 
@@ -135,7 +143,8 @@ class SeedPool(_Strict):
     alias_attributes: list[Literal["email", "phone_number", "preferred_username"]] = Field(
         default_factory=list
     )
-    case_sensitive: bool | None = None
+    # strict: a quoted "no" must not pass for false on a setting that cannot change later
+    case_sensitive: StrictBool | None = None
     device_configuration: dict[str, bool] | None = None
     clients: list[SeedClient] = Field(default_factory=lambda: [SeedClient(name="app")])
     users: list[SeedUser] = Field(default_factory=list)

@@ -14,9 +14,11 @@ import fronts
 import pyotp
 import pytest
 from fronts import PASSWORD, Front
+from pydantic import SecretStr
 
 import cognito_mfa as cm
 from cognito_mfa.testing import SeededPool, SeededUser, Seeder
+from cognito_mfa.testing.seedfile import SeedFile, SeedPool, SeedUser, apply_seed
 
 front = fronts.front  # the shared fixture
 
@@ -125,3 +127,35 @@ async def test_a_case_sensitive_pool_refuses_another_case(
         flow, asked = await _sign_in(front, pool, user, "Alice", flow_type=flow_type)
         assert asked == ["SOFTWARE_TOKEN_MFA"]
         assert flow.session.username == "Alice"
+
+
+async def test_apply_seed_makes_a_case_insensitive_pool(front: Front) -> None:
+    client = await front.client()
+    seed = SeedFile(
+        pools=[
+            SeedPool(
+                name="main",
+                case_sensitive=False,
+                alias_attributes=["email", "preferred_username"],
+                users=[
+                    SeedUser(
+                        username="Alice",
+                        password=SecretStr(PASSWORD),
+                        email="Alice@Example.com",
+                        attributes={"preferred_username": "Ally"},
+                    )
+                ],
+            )
+        ]
+    )
+    (seeded,) = await apply_seed(seed, Seeder(client, clock=_now(front)))
+    described = (await client.describe_user_pool(UserPoolId=seeded.pool.pool_id))["UserPool"]
+    assert described["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert described["AliasAttributes"] == ["email", "preferred_username"]
+    # applied again: the user is found (in any case) and not made twice
+    assert await apply_seed(seed, Seeder(client, clock=_now(front))) == [seeded]
+    async with _user_pool(front, seeded.pool) as pool:
+        for name in ("alice", "ALICE@EXAMPLE.COM", "ally"):
+            flow = pool.sign_in(name, PASSWORD)
+            assert [c async for c in flow] == []
+            assert flow.session.username == "Alice"

@@ -9,6 +9,7 @@ uniqueness across case, and the stored username in tokens and challenges; case-s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import pytest
 from conftest import PASSWORD, FakeClock, Harness, HarnessFor
 
 from cognito_mfa.testing import Emulator, load_emulator
+from cognito_mfa.testing._model import fold
+from cognito_mfa.testing.seedfile import SeedError, SeedPool, load_seed
 
 CASELESS = {"UsernameConfiguration": {"CaseSensitive": False}}
 CASED = {"UsernameConfiguration": {"CaseSensitive": True}}
@@ -349,3 +352,62 @@ def test_a_user_restored_from_the_journal_is_found_in_any_case(
     # the name of a deleted user is free again, in any case
     assert again.user(pool_id, "BOB") == "BOB"
     restored.close()
+
+
+# --- seed files ---------------------------------------------------------------------------------
+
+
+def test_a_seed_file_sets_case_sensitivity_and_aliases(tmp_path: Path) -> None:
+    path = tmp_path / "seed.toml"
+    path.write_text(
+        '[[pools]]\nname = "main"\ncase_sensitive = false\n'
+        'alias_attributes = ["email", "preferred_username"]\n',
+        encoding="utf-8",
+    )
+    (pool,) = load_seed(path).pools
+    assert pool.case_sensitive is False
+    assert pool.alias_attributes == ["email", "preferred_username"]
+    assert SeedPool(name="other").case_sensitive is None  # not sent: Cognito's default
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ('{"pools": [{"name": "p", "case_sensitive": "no"}]}', "pools.0.case_sensitive"),
+        (
+            '{"pools": [{"name": "p", "alias_attributes": ["nickname"]}]}',
+            "pools.0.alias_attributes",
+        ),
+        (
+            '{"pools": [{"name": "p", "username_attributes": ["email"],'
+            ' "alias_attributes": ["preferred_username"]}]}',
+            "only one of username_attributes and alias_attributes",
+        ),
+    ],
+)
+def test_a_bad_case_or_alias_setting_in_a_seed_file(
+    tmp_path: Path, content: str, where: str
+) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SeedError) as info:
+        load_seed(path)
+    assert where in str(info.value)
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+def test_the_folded_index_catches_up_with_users_changed_directly() -> None:
+    emulator = Emulator(clock=FakeClock())
+    h = Harness(emulator)
+    pool_id, _ = _pool(h, **CASELESS)
+    h.user(pool_id, "Alice")
+    pool = emulator._model.pools[pool_id]
+    alice = pool.users.pop("Alice")
+    # the index still names Alice, who is gone: not found
+    assert pool.find_user("ALICE") is None
+    bob = replace(alice, username="Bob")
+    pool.users["Bob"] = bob  # behind the index's back
+    assert pool.find_user("bob") is bob
+    assert fold("ÀLICE") == "àlice" and fold("Straße") == "straße"
