@@ -271,6 +271,12 @@ class Pool:
     _folded: dict[str, User] = field(
         default_factory=dict, init=False, repr=False, compare=False, metadata=TRANSIENT
     )
+    # sign-in attribute -> value (folded where the pool ignores case) -> username, built at the
+    # first lookup by that attribute. Attributes change in place, so an entry is only a hint:
+    # it is trusted after checking the user it names, and a miss still scans
+    _by_value: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, metadata=TRANSIENT
+    )
 
     def __post_init__(self) -> None:
         self.reindex()
@@ -301,6 +307,7 @@ class Pool:
         self._folded = (
             {fold(name): user for name, user in self.users.items()} if self.ignores_case else {}
         )
+        self._by_value = {}
 
     def same_name(self, given: str, username: str) -> bool:
         """Whether ``given`` names the user ``username`` (in any case, when the pool ignores it)."""
@@ -322,26 +329,62 @@ class Pool:
         phone alias signs in only once verified; preferred_username has no verification
         (developer guide, "User pool attributes").
         """
-        user = self._by_folded(name) if self.ignores_case else self.users.get(name)
+        # the field, not the property: this is every request's path, kept as cheap as before
+        user = self.users.get(name) if self.case_sensitive is not False else self._by_folded(name)
         if user is not None or not aliases:
             return user
         for attribute in _SIGN_IN_ATTRIBUTES:
             if attribute in self.username_attributes:
-                verified = False
+                found = self._by_attribute(attribute, name, verified=False)
             elif attribute in self.alias_attributes:
                 verified = attribute != "preferred_username"
+                found = self._by_attribute(attribute, name, verified=verified)
             else:
                 continue
+            if found is not None:
+                return found
+        return None
+
+    def _by_attribute(self, attribute: str, name: str, *, verified: bool) -> User | None:
+        """A user whose ``attribute`` is ``name`` (and, ``verified``, is verified)."""
+        caseless = self.case_sensitive is False and attribute in CASELESS_ATTRIBUTES
+        key = fold(name) if caseless else name
+        index = self._by_value.get(attribute)
+        if index is None:
+            index = self._by_value[attribute] = {}
+            for candidate in self.users.values():
+                value = candidate.attributes.get(attribute)
+                if value is not None:
+                    index.setdefault(fold(value) if caseless else value, candidate.username)
+        username = index.get(key)
+        if username is not None:
+            hinted = self.users.get(username)
+            if hinted is not None and _holds(hinted, attribute, key, caseless, verified):
+                return hinted
+        # not indexed, or the entry is stale: the scan decides, and its find is noted
+        found = self._scan(attribute, key, caseless, verified)
+        if found is not None:
+            index[key] = found.username
+        return found
+
+    def _scan(self, attribute: str, key: str, caseless: bool, verified: bool) -> User | None:
+        flag = f"{attribute}_verified"
+        # two loops, so that an exact pool's scan costs what it did before case was emulated
+        if caseless:
             for candidate in self.users.values():
                 value = candidate.attributes.get(attribute)
                 if (
                     value is not None
-                    and self.same_value(attribute, name, value)
-                    and (
-                        not verified or candidate.attributes.get(f"{attribute}_verified") == "true"
-                    )
+                    and fold(value) == key
+                    and (not verified or candidate.attributes.get(flag) == "true")
                 ):
                     return candidate
+            return None
+        for candidate in self.users.values():
+            if candidate.attributes.get(attribute) == key and (
+                not verified or candidate.attributes.get(flag) == "true"
+            ):
+                return candidate
         return None
 
     def _by_folded(self, name: str) -> User | None:
@@ -353,6 +396,14 @@ class Pool:
             self.reindex()
             return self._folded.get(fold(name))
         return None
+
+
+def _holds(user: User, attribute: str, key: str, caseless: bool, verified: bool) -> bool:
+    """Whether ``user`` still signs in with ``key`` as its ``attribute`` (an index hint's check)."""
+    value = user.attributes.get(attribute)
+    if value is None or (fold(value) if caseless else value) != key:
+        return False
+    return not verified or user.attributes.get(f"{attribute}_verified") == "true"
 
 
 @dataclass

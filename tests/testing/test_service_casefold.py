@@ -298,6 +298,55 @@ def test_an_alias_is_not_resolved_in_a_challenge_answer(h: Harness) -> None:
     assert (failure.code, failure.message) == NO_USER
 
 
+# --- sign-in attributes that change ----------------------------------------------------------
+
+
+def _set(h: Harness, pool_id: str, username: str, **attributes: str) -> None:
+    h.ok(
+        "AdminUpdateUserAttributes",
+        UserPoolId=pool_id,
+        Username=username,
+        UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+    )
+
+
+@pytest.mark.parametrize("options", [{}, CASELESS], ids=["exact", "case-insensitive"])
+def test_a_changed_email_signs_in_and_the_old_one_no_longer(
+    h: Harness, options: dict[str, Any]
+) -> None:
+    pool_id, client_id = _pool(h, UsernameAttributes=["email"], **options)
+    alice = h.user(pool_id, "alice@example.com")
+    assert _claims(h.password_auth(client_id, "alice@example.com"))["username"] == alice
+    _set(h, pool_id, alice, email="alice@example.org")
+    assert _refused(h, client_id, "alice@example.com") == NO_USER
+    assert _claims(h.password_auth(client_id, "alice@example.org"))["username"] == alice
+    # the old address is free for another user, who then signs in with it
+    bob = h.user(pool_id, "alice@example.com")
+    assert _claims(h.password_auth(client_id, "alice@example.com"))["username"] == bob
+    h.ok("AdminDeleteUser", UserPoolId=pool_id, Username=bob)
+    assert _refused(h, client_id, "alice@example.com") == NO_USER
+    assert _claims(h.password_auth(client_id, "alice@example.org"))["username"] == alice
+
+
+@pytest.mark.parametrize("options", [{}, CASELESS], ids=["exact", "case-insensitive"])
+def test_an_alias_that_stops_being_verified_no_longer_signs_in(
+    h: Harness, options: dict[str, Any]
+) -> None:
+    pool_id, client_id = _pool(h, AliasAttributes=["email", "preferred_username"], **options)
+    h.user(pool_id, "alice", email="shared@example.com", preferred_username="Ally")
+    h.user(pool_id, "bob", email="shared@example.com", email_verified="true")
+    # alice's address is not verified: the alias is bob's
+    assert _claims(h.password_auth(client_id, "shared@example.com"))["username"] == "bob"
+    _set(h, pool_id, "bob", email_verified="false")
+    assert _refused(h, client_id, "shared@example.com") == NO_USER
+    _set(h, pool_id, "alice", email_verified="true")
+    assert _claims(h.password_auth(client_id, "shared@example.com"))["username"] == "alice"
+    assert _claims(h.password_auth(client_id, "Ally"))["username"] == "alice"
+    _set(h, pool_id, "alice", preferred_username="Al")
+    assert _refused(h, client_id, "Ally") == NO_USER
+    assert _claims(h.password_auth(client_id, "Al"))["username"] == "alice"
+
+
 # --- the state file -----------------------------------------------------------------------------
 
 
