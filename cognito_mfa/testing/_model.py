@@ -348,7 +348,7 @@ class Pool:
     def _by_attribute(self, attribute: str, name: str, *, verified: bool) -> User | None:
         """A user whose ``attribute`` is ``name`` (and, ``verified``, is verified)."""
         caseless = self.case_sensitive is False and attribute in CASELESS_ATTRIBUTES
-        key = fold(name) if caseless else name
+        wanted = fold(name) if caseless else name
         index = self._by_value.get(attribute)
         if index is None:
             index = self._by_value[attribute] = {}
@@ -356,18 +356,18 @@ class Pool:
                 value = candidate.attributes.get(attribute)
                 if value is not None:
                     index.setdefault(fold(value) if caseless else value, candidate.username)
-        username = index.get(key)
+        username = index.get(wanted)
         if username is not None:
             hinted = self.users.get(username)
-            if hinted is not None and _holds(hinted, attribute, key, caseless, verified):
+            if hinted is not None and _holds(hinted, attribute, wanted, caseless, verified):
                 return hinted
         # not indexed, or the entry is stale: the scan decides, and its find is noted
-        found = self._scan(attribute, key, caseless, verified)
+        found = self._scan(attribute, wanted, caseless, verified)
         if found is not None:
-            index[key] = found.username
+            index[wanted] = found.username
         return found
 
-    def _scan(self, attribute: str, key: str, caseless: bool, verified: bool) -> User | None:
+    def _scan(self, attribute: str, wanted: str, caseless: bool, verified: bool) -> User | None:
         flag = f"{attribute}_verified"
         # two loops, so that an exact pool's scan costs what it did before case was emulated
         if caseless:
@@ -375,13 +375,13 @@ class Pool:
                 value = candidate.attributes.get(attribute)
                 if (
                     value is not None
-                    and fold(value) == key
+                    and fold(value) == wanted
                     and (not verified or candidate.attributes.get(flag) == "true")
                 ):
                     return candidate
             return None
         for candidate in self.users.values():
-            if candidate.attributes.get(attribute) == key and (
+            if candidate.attributes.get(attribute) == wanted and (
                 not verified or candidate.attributes.get(flag) == "true"
             ):
                 return candidate
@@ -398,10 +398,10 @@ class Pool:
         return None
 
 
-def _holds(user: User, attribute: str, key: str, caseless: bool, verified: bool) -> bool:
-    """Whether ``user`` still signs in with ``key`` as its ``attribute`` (an index hint's check)."""
+def _holds(user: User, attribute: str, wanted: str, caseless: bool, verified: bool) -> bool:
+    """Whether ``user`` still signs in with ``wanted`` as its ``attribute`` (an index check)."""
     value = user.attributes.get(attribute)
-    if value is None or (fold(value) if caseless else value) != key:
+    if value is None or (fold(value) if caseless else value) != wanted:
         return False
     return not verified or user.attributes.get(f"{attribute}_verified") == "true"
 
