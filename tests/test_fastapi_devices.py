@@ -345,6 +345,38 @@ async def test_a_device_remembered_by_e_mail_is_used_when_the_e_mail_is_typed(
         assert again == {"status": "signed_in"}
 
 
+async def test_a_case_insensitive_pool_uses_the_device_whatever_the_case_typed(
+    cognito_emulator: Any, cognito_client_config: Any, cognito_client: Any, cognito_seeder: Any
+) -> None:
+    # UsernameConfiguration.CaseSensitive false: "ALICE" is alice, so her browser stays
+    # remembered (no code, no new device) whatever case she types
+    seeded = await cognito_seeder.create_pool_and_client(
+        "caseless", case_sensitive=False, device_configuration=TRACKING
+    )
+    user = await cognito_seeder.create_user(
+        seeded, "alice", "Correct-Horse-9", totp=True, mfa=["TOTP"], preferred="TOTP"
+    )
+    typed = {"username": "ALICE", "password": user.password}
+    async with api(cognito_emulator, cognito_client_config, seeded) as client:
+        sealed = await _remember(client, cognito_emulator, user)
+        await client.post("/auth/logout")
+        assert (await client.post("/auth/login", json=typed)).json() == {"status": "signed_in"}
+        assert (await client.get("/auth/me")).json()["username"] == "alice"
+        assert client.cookies.get("cm_device") == sealed
+        assert len((await client.get("/auth/devices")).json()["devices"]) == 1
+
+        # forgotten since, typed in another case: the sign-in goes on without the device and
+        # asks for a code; the cookie is kept (the name matched only in another case)
+        (device,) = (await client.get("/auth/devices")).json()["devices"]
+        await client.post("/auth/logout")
+        await cognito_client.admin_forget_device(
+            UserPoolId=seeded.pool_id, Username="alice", DeviceKey=device["device_key"]
+        )
+        again = await client.post("/auth/login", json=typed)
+        assert again.json()["challenge"]["name"] == "SOFTWARE_TOKEN_MFA", again.text
+        assert client.cookies.get("cm_device") == sealed
+
+
 async def test_login_names_are_the_user_name_then_the_aliases_in_the_tokens(
     cognito_emulator: Any, cognito_client_config: Any, cognito_pool: SeededPool
 ) -> None:

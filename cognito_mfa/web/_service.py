@@ -396,12 +396,12 @@ class WebSignIn:
         if not all(isinstance(name, str) for name in names):
             raise SignInStateRefused("the device record could not be read")
         typed = username.encode("utf-8", "replace")
-        folded = username.casefold().encode("utf-8", "replace")
+        folded = username.lower().encode("utf-8", "replace")
         # every name compared, both ways, in constant time each: which one matched, and how,
         # is not timed
         exact = [secrets.compare_digest(name.encode("utf-8", "replace"), typed) for name in names]
         caseless = [
-            secrets.compare_digest(name.casefold().encode("utf-8", "replace"), folded)
+            secrets.compare_digest(name.lower().encode("utf-8", "replace"), folded)
             for name in names
         ]
         return credentials if any(exact) or (ignore_case and any(caseless)) else None
