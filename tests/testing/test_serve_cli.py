@@ -83,6 +83,17 @@ def test_toml_and_json_seed_files_load(tmp_path: Path) -> None:
     assert load_seed("demo") is DEMO_SEED
 
 
+def test_the_readmes_seed_file_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```toml\n[[pools]]") + len("```toml\n")
+    path = tmp_path / "seed.toml"
+    path.write_text(readme[start : readme.index("```", start)], encoding="utf-8")
+    (pool,) = load_seed(path).pools
+    assert pool.case_sensitive is False and pool.mfa == "OPTIONAL"
+    assert [c.name for c in pool.clients] == ["web"]
+    assert [u.username for u in pool.users] == ["alice"]
+
+
 @pytest.mark.parametrize(
     ("content", "where"),
     [
