@@ -15,12 +15,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+import fronts
 import jwt
 import pytest
+from botocore.exceptions import ClientError
 from conftest import PASSWORD, FakeClock, Harness, HarnessFor
+from fronts import Front
+from pydantic import SecretStr
 
-from cognito_mfa.testing import load_emulator
-from cognito_mfa.testing.seedfile import SeedError, load_seed
+import cognito_mfa as cm
+from cognito_mfa.testing import Seeder, load_emulator
+from cognito_mfa.testing.seedfile import (
+    SeedError,
+    SeedFile,
+    SeedPool,
+    SeedUser,
+    apply_seed,
+    load_seed,
+)
+
+front = fronts.front  # the shared fixture (aioboto3 and the library, both fronts)
 
 CASELESS = {"UsernameConfiguration": {"CaseSensitive": False}}
 NO_USER = ("UserNotFoundException", "User does not exist.")
@@ -405,6 +419,57 @@ def test_mfa_setup_with_another_users_address_is_refused(
     assert _attributes(h, pool_id, bob).get("email") == ("me@example.com" if by_email else None)
     assert _attributes(h, pool_id, taken)["email_verified"] == "true"
     assert _signs_in_as(h, client_id, "taken@example.com") == taken
+
+
+# --- the library -------------------------------------------------------------------------------
+
+
+async def test_the_library_raises_alias_exists(front: Front) -> None:
+    """RespondToAuthChallenge's AliasExistsException reaches the caller as cm.AliasExists."""
+    client, seeder, seeded = await front.seeded(mfa="OFF", alias_attributes=["preferred_username"])
+    await seeder.create_user(
+        seeded, "alice", fronts.PASSWORD, attributes={"preferred_username": "Ally"}
+    )
+    temporary = "Temp-passw0rd!"
+    await client.admin_create_user(
+        UserPoolId=seeded.pool_id,
+        Username="bob",
+        TemporaryPassword=temporary,
+        MessageAction="SUPPRESS",
+    )
+    pool = cm.UserPool(
+        seeded.pool_id,
+        seeded.client_id,
+        endpoint_url=front.endpoint,
+        botocore_config=front.config,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    async with pool:
+        flow = pool.sign_in("bob", temporary, auth_flow=cm.AuthFlowType.USER_PASSWORD_AUTH)
+        challenge = await anext(aiter(flow))
+        assert isinstance(challenge, cm.NewPasswordRequiredChallenge)
+        with pytest.raises(cm.AliasExists) as info:
+            await challenge.answer("New-passw0rd!", {"preferred_username": "Ally"})
+    assert info.value.error_code == "AliasExistsException"
+    assert info.value.operation == "RespondToAuthChallenge"
+    assert "New-passw0rd!" not in str(info.value)
+
+
+def _one_user_seed(username: str) -> SeedFile:
+    user = SeedUser(username=username, password=SecretStr(PASSWORD), email="a@example.com")
+    return SeedFile(pools=[SeedPool(name="main", alias_attributes=["email"], users=[user])])
+
+
+async def test_applying_a_seed_over_a_taken_alias_is_refused(front: Front) -> None:
+    """A seed valid on its own can still meet an alias a user of the state holds."""
+    client = await front.client()
+    seeder = Seeder(client, clock=front.emulator.now)
+    (seeded,) = await apply_seed(_one_user_seed("alice"), seeder)
+    with pytest.raises(ClientError) as info:
+        await apply_seed(_one_user_seed("bob"), seeder)
+    assert info.value.response["Error"]["Code"] == "AliasExistsException"
+    assert not await seeder.user_exists(seeded.pool.pool_id, "bob")
 
 
 # --- the state file ------------------------------------------------------------------------------
