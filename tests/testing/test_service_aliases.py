@@ -391,6 +391,24 @@ def test_a_new_password_answer_cannot_take_a_verified_address(h: Harness) -> Non
     assert _signs_in_as(h, client_id, "a@example.com") == "alice"
 
 
+def test_a_new_password_answer_cannot_take_an_email_used_as_username(h: Harness) -> None:
+    pool_id = h.pool(UsernameAttributes=["email"])
+    client_id, _ = h.client(pool_id)
+    alice = h.user(pool_id, "alice@example.com")
+    bob = h.user(pool_id, "bob@example.com", permanent=False)
+    step = h.password_auth(client_id, "bob@example.com")
+    assert step["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    answers = {
+        "USERNAME": bob,
+        "NEW_PASSWORD": "New-passw0rd!",
+        "userAttributes.email": "alice@example.com",
+    }
+    failure = h.answer_fail(client_id, step, **answers)
+    assert (failure.code, failure.message) == EMAIL_TAKEN
+    assert _attributes(h, pool_id, bob)["email"] == "bob@example.com"
+    assert _signs_in_as(h, client_id, "alice@example.com") == alice
+
+
 @pytest.mark.parametrize(
     "options", [{"AliasAttributes": ["email"]}, {"UsernameAttributes": ["email"]}]
 )
