@@ -5,8 +5,18 @@ AdminGetUser and GetUser. Passwords are kept as SRP verifiers only (salt and v =
 password check recomputes the verifier; the pool's password policy is checked with Cognito's
 own complaint texts.
 
-Sources: the API reference pages of these operations; "Adding user pool attributes" (email or
-phone number as the sign-in name: the internal username is then a UUID).
+Sign-in names stay unique. With UsernameAttributes an email or phone number belongs to one user
+(UsernameExistsException on creation, AliasExistsException on a change). With AliasAttributes
+a verified email or phone number, and a preferred_username, is an alias of at most one user:
+AdminCreateUser refuses another user's with AliasExistsException unless ``ForceAliasCreation``
+moves an email or phone alias to the new user; AdminUpdateUserAttributes that verifies another
+user's email or phone moves the alias (the previous user keeps the value, unverified); a
+preferred_username another user holds is refused. A refused call changes nothing.
+
+Sources: the API reference pages of these operations (AdminCreateUser: ``ForceAliasCreation``);
+"User pool attributes" in the developer guide (aliases: unique, verified in only one account,
+moving one marks it unverified in the previous account; email or phone number as the sign-in
+name: the internal username is then a UUID).
 """
 
 from __future__ import annotations
@@ -16,13 +26,20 @@ from typing import Any, Final
 
 from .. import _srp as srp
 from . import _codes
-from ._model import Pool, SentMessage, User
+from ._model import VERIFIED_ALIASES, Pool, SentMessage, User
 from ._shapes import admin_user_shape, get_user_shape, user_shape
 from ._state import Model
 from ._tokens import verify_access
 from ._wire import CognitoError, invalid
 
-__all__ = ["HANDLERS", "check_policy", "password_matches", "set_password"]
+__all__ = ["HANDLERS", "change_attributes", "check_policy", "password_matches", "set_password"]
+
+# how AliasExistsException and UsernameExistsException name a sign-in attribute
+_LABELS: Final = {
+    "email": "email",
+    "phone_number": "phone number",
+    "preferred_username": "preferred username",
+}
 
 
 def set_password(model: Model, pool: Pool, user: User, password: str) -> None:
@@ -72,8 +89,71 @@ def _check_unique(pool: Pool, attributes: dict[str, str], exclude: str | None, c
                 and stored is not None
                 and pool.same_value(name, value, stored)
             ):
-                label = "email" if name == "email" else "phone number"
-                raise CognitoError(code, f"An account with the given {label} already exists.")
+                raise _taken(code, name)
+
+
+def _taken(code: str, attribute: str) -> CognitoError:
+    return CognitoError(code, f"An account with the given {_LABELS[attribute]} already exists.")
+
+
+def _aliases_to_move(
+    model: Model,
+    pool: Pool,
+    attributes: dict[str, str],
+    exclude: str | None,
+    *,
+    move: bool,
+    only: set[str] | None = None,
+) -> list[tuple[str, User]]:
+    """The aliases ``attributes`` make sign-in names that other users hold, to be moved.
+
+    An email or phone alias another user holds is moved when ``move``, refused otherwise; a
+    preferred_username is always refused (nothing documents moving one). Nothing changes
+    here: the caller applies its change, then :func:`_release`.
+    """
+    moved = model.aliases_taken(pool, attributes, exclude=exclude, only=only)
+    for attribute, _ in moved:
+        if not move or attribute not in VERIFIED_ALIASES:
+            raise _taken("AliasExistsException", attribute)
+    return moved
+
+
+def _release(moved: list[tuple[str, User]], now: float) -> None:
+    """The previous holders keep the values, no longer verified: no longer their aliases."""
+    for attribute, holder in moved:
+        holder.attributes[f"{attribute}_verified"] = "false"
+        holder.modified = now
+
+
+def change_attributes(
+    model: Model, pool: Pool, user: User, changes: dict[str, str], *, move: bool
+) -> None:
+    """Apply ``changes`` to ``user`` in one step, keeping sign-in names unique.
+
+    A changed email or phone number is no longer verified unless the change says so (Cognito
+    marks an updated address unverified). Refusals (AliasExistsException) come before any
+    change; with ``move`` a verified email or phone alias of another user moves to ``user``.
+    """
+    result = {**user.attributes, **changes}
+    for name in VERIFIED_ALIASES:
+        flag = f"{name}_verified"
+        old = user.attributes.get(name)
+        new = changes.get(name)
+        if (
+            new is not None
+            and flag not in changes
+            and result.get(flag) == "true"
+            and (old is None or not pool.same_value(name, new, old))
+        ):
+            result[flag] = "false"
+    _check_unique(pool, changes, user.username, "AliasExistsException")
+    touched = set(changes) | {name for name in VERIFIED_ALIASES if f"{name}_verified" in changes}
+    moved = _aliases_to_move(model, pool, result, user.username, move=move, only=touched)
+    now = model.now()
+    user.attributes.clear()
+    user.attributes.update(result)
+    user.modified = now
+    _release(moved, now)
 
 
 def admin_create_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +181,8 @@ def admin_create_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
         sub = _codes.random_uuid(model.random)
         username = given_name
     _check_unique(pool, attributes, None, "UsernameExistsException")
+    force = bool(data.get("ForceAliasCreation"))
+    moved = _aliases_to_move(model, pool, attributes, None, move=force)
     temporary = data.get("TemporaryPassword")
     if temporary is None:
         # Cognito makes one up and sends it in the invitation
@@ -120,6 +202,7 @@ def admin_create_user(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     )
     set_password(model, pool, user, temporary)
     model.add_user(pool, user)
+    _release(moved, now)
     if data.get("MessageAction") != "SUPPRESS":
         # the invitation; its "code" is the temporary password
         for medium in data.get("DesiredDeliveryMediums", ["SMS"]):
@@ -143,9 +226,8 @@ def admin_set_user_password(model: Model, data: dict[str, Any]) -> dict[str, Any
 def admin_update_user_attributes(model: Model, data: dict[str, Any]) -> dict[str, Any]:
     pool, user = model.admin_user(data)
     changes = _attributes_of(data["UserAttributes"])
-    _check_unique(pool, changes, user.username, "AliasExistsException")
-    user.attributes.update(changes)
-    user.modified = model.now()
+    # verifying another user's email or phone moves the alias (reported: no refusal)
+    change_attributes(model, pool, user, changes, move=True)
     return {}
 
 

@@ -15,6 +15,7 @@ names in any case).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -24,6 +25,7 @@ from ._records import HEX, TRANSIENT, keyed_by
 __all__ = [
     "CASELESS_ATTRIBUTES",
     "FACTORS",
+    "VERIFIED_ALIASES",
     "AuthSession",
     "Client",
     "Device",
@@ -46,6 +48,10 @@ DEFAULT_FLOWS: Final = ("ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLO
 # the sign-in attributes a case-insensitive pool compares in any case (UsernameConfigurationType);
 # a phone number has no case
 CASELESS_ATTRIBUTES: Final = frozenset({"email", "preferred_username"})
+
+# the alias attributes that sign in only once verified; a preferred_username alias needs no
+# verification (developer guide, "User pool attributes", aliases)
+VERIFIED_ALIASES: Final = frozenset({"email", "phone_number"})
 
 # the sign-in names an attribute can stand for, in the order they are tried after the username
 _SIGN_IN_ATTRIBUTES: Final = ("email", "phone_number", "preferred_username")
@@ -343,6 +349,51 @@ class Pool:
                 continue
             if found is not None:
                 return found
+        return None
+
+    def aliases_taken(
+        self,
+        attributes: Mapping[str, str],
+        *,
+        exclude: str | None,
+        only: Collection[str] | None = None,
+    ) -> list[tuple[str, User]]:
+        """The aliases ``attributes`` would make sign-in names that another user holds.
+
+        For each AliasAttributes attribute (of ``only``, when given) whose value ``attributes``
+        makes a sign-in name (email and phone_number once verified, preferred_username as it
+        is): the pair (attribute, the other user who signs in with that value), in the pool's
+        comparison (any case for email and preferred_username in a case-insensitive pool).
+        ``exclude`` is the internal username of the user the attributes are for.
+        """
+        taken: list[tuple[str, User]] = []
+        for attribute in self.alias_attributes:
+            value = attributes.get(attribute)
+            if not value or (only is not None and attribute not in only):
+                continue
+            verified = attribute in VERIFIED_ALIASES
+            if verified and attributes.get(f"{attribute}_verified") != "true":
+                continue
+            holder = self._alias_holder(attribute, value, verified=verified, exclude=exclude)
+            if holder is not None:
+                taken.append((attribute, holder))
+        return taken
+
+    def _alias_holder(
+        self, attribute: str, value: str, *, verified: bool, exclude: str | None
+    ) -> User | None:
+        found = self._by_attribute(attribute, value, verified=verified)
+        if found is None or found.username != exclude:
+            return found
+        # the user itself holds the value: another holder only where duplicates were made
+        # before the rule was kept (a state file of an older version, users changed directly)
+        caseless = self.case_sensitive is False and attribute in CASELESS_ATTRIBUTES
+        wanted = fold(value) if caseless else value
+        for candidate in self.users.values():
+            if candidate.username != exclude and _holds(
+                candidate, attribute, wanted, caseless, verified
+            ):
+                return candidate
         return None
 
     def _by_attribute(self, attribute: str, name: str, *, verified: bool) -> User | None:

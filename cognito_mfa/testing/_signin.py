@@ -27,7 +27,7 @@ from typing import Any, Final
 from .. import _srp as srp
 from .._wire_keys import MFA_CODE_KEYS
 from . import _codes, _devices
-from ._admin import check_policy, password_matches, set_password
+from ._admin import change_attributes, check_policy, password_matches, set_password
 from ._mfa import totp_accepts
 from ._model import AuthSession, Client, Device, Pool, SrpState, User
 from ._shapes import challenge
@@ -583,13 +583,14 @@ def _answer_code(step: Step) -> dict[str, Any]:
     # a successful sign-in ends the lockout process
     user.mfa_lockout.clear()
     pending_email = session.pending_email
-    step.spend()
     if pending_email is not None:
-        # MFA_SETUP answered with EMAIL: the confirmed address becomes the user's factor
-        user.attributes["email"] = pending_email
-        user.attributes["email_verified"] = "true"
+        # MFA_SETUP answered with EMAIL: the confirmed address becomes the user's factor, a
+        # verified one; another user's email alias is refused before the session is spent
+        # (assumed, as VerifyUserAttribute is reported to refuse it)
+        changes = {"email": pending_email, "email_verified": "true"}
+        change_attributes(step.model, step.pool, user, changes, move=False)
         user.email_enabled = True
-        user.modified = now
+    step.spend()
     return step.tokens()
 
 
@@ -627,9 +628,10 @@ def _answer_new_password(step: Step) -> dict[str, Any]:
             raise invalid(
                 f"Attributes did not conform to the schema: {name}: The attribute is required"
             )
-    for name, value in given.items():
-        if name != "sub":
-            user.attributes[name] = value
+    # the user's own change: another user's alias is refused (no ForceAliasCreation here),
+    # before the password is set
+    changes = {name: value for name, value in given.items() if name != "sub"}
+    change_attributes(step.model, pool, user, changes, move=False)
     set_password(step.model, pool, user, password)
     user.status = "CONFIRMED"
     user.modified = step.model.now()

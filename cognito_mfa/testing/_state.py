@@ -14,7 +14,7 @@ are short-lived and never stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -146,6 +146,22 @@ class Model:
         if user is not None:
             self.touched.add(("user", pool.id, user.username))
         return user
+
+    def aliases_taken(
+        self,
+        pool: Pool,
+        attributes: Mapping[str, str],
+        *,
+        exclude: str | None,
+        only: Collection[str] | None = None,
+    ) -> list[tuple[str, User]]:
+        """The other users holding the aliases ``attributes`` make (:meth:`Pool.aliases_taken`).
+
+        They are noted as touched: moving an alias changes them.
+        """
+        taken = pool.aliases_taken(attributes, exclude=exclude, only=only)
+        self.touched.update(("user", pool.id, holder.username) for _, holder in taken)
+        return taken
 
     def admin_user(self, data: dict[str, Any]) -> tuple[Pool, User]:
         pool = self.pool(data["UserPoolId"])

@@ -19,7 +19,9 @@ two starts is the only thing created. TOML example::
     totp = true
     email = true
     username_attributes = []      # e.g. ["email"]
-    alias_attributes = []         # e.g. ["email", "preferred_username"] (not with the above)
+    alias_attributes = []         # e.g. ["email", "preferred_username"] (not with the above);
+                                  # no two users may share an alias (a verified email or phone,
+                                  # a preferred_username)
     case_sensitive = false        # UsernameConfiguration.CaseSensitive (default: not sent,
                                   # which Cognito takes as true)
     device_configuration = { ChallengeRequiredOnNewDevice = true }  # passed to CreateUserPool
@@ -71,6 +73,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._model import CASELESS_ATTRIBUTES, VERIFIED_ALIASES, fold
 from .seed import DEFAULT_AUTH_FLOWS, SeededPool, Seeder
 
 __all__ = [
@@ -157,6 +160,7 @@ class SeedPool(_Strict):
         if self.username_attributes and self.alias_attributes:
             # CreateUserPool's own rule
             raise ValueError("only one of username_attributes and alias_attributes can be given")
+        _check_aliases(self)
         if self.users and not self.clients:
             # users are created (and TOTP enrolled) through the pool's first client
             raise ValueError("a pool with users needs at least one client")
@@ -183,6 +187,38 @@ def _check_unique(names: list[str], what: str) -> None:
         if key in seen:
             raise ValueError(f"two of them share the {what} {name[:64]!r}")
         seen.add(key)
+
+
+def _check_aliases(pool: SeedPool) -> None:
+    """No two users share a sign-in alias: AdminCreateUser would refuse the second one."""
+    labels = {
+        "email": "email",
+        "phone_number": "phone number",
+        "preferred_username": "preferred username",
+    }
+    holders: dict[tuple[str, str], str] = {}
+    for user in pool.users:
+        # what the seeder sends: the attributes, then phone and email as verified
+        attributes = dict(user.attributes)
+        if user.phone is not None:
+            attributes |= {"phone_number": user.phone, "phone_number_verified": "true"}
+        if user.email is not None:
+            attributes |= {"email": user.email, "email_verified": "true"}
+        for attribute in pool.alias_attributes:
+            value = attributes.get(attribute)
+            if not value or (
+                attribute in VERIFIED_ALIASES and attributes.get(f"{attribute}_verified") != "true"
+            ):
+                continue
+            if pool.case_sensitive is False and attribute in CASELESS_ATTRIBUTES:
+                value = fold(value)
+            first = holders.setdefault((attribute, value), user.username)
+            if first != user.username:
+                # the users are named, not the value
+                raise ValueError(
+                    f"users {first[:64]!r} and {user.username[:64]!r} share the "
+                    f"{labels[attribute]} alias"
+                )
 
 
 #: What ``--seed demo`` creates.
