@@ -85,6 +85,16 @@ class Front:
         return cm.UserPool(seeded.pool_id, seeded.client_id, **options)
 
 
+@pytest.fixture
+def no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AWS credentials anywhere botocore looks (environment, files, instance metadata)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
 @pytest.fixture(params=["in-process", pytest.param("served", marks=pytest.mark.served)])
 async def front(
     request: pytest.FixtureRequest,

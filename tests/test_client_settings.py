@@ -272,7 +272,7 @@ async def test_describe_app_client_refuses_like_the_other_admin_calls(
     cognito_pool: SeededPool,
     cognito_client_config: Any,
     cognito_emulator: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    no_aws_credentials: None,
 ) -> None:
     closed = _pool(cognito_pool, cognito_client_config)
     with pytest.raises(cm.PoolClosed):
@@ -298,11 +298,6 @@ async def test_describe_app_client_refuses_like_the_other_admin_calls(
         cognito_emulator.inject_fault("DescribeUserPoolClient", error="NotAuthorizedException")
         with pytest.raises(cm.NotAuthorized):
             await pool.describe_app_client()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     anonymous = _pool(
         cognito_pool, cognito_client_config, aws_access_key_id=None, aws_secret_access_key=None
     )
@@ -379,13 +374,8 @@ async def test_for_app_client_checks_its_arguments_before_sending(
 
 
 async def test_for_app_client_without_credentials_raises_for_the_caller_to_fall_back(
-    cognito_pool: SeededPool, cognito_client_config: Any, monkeypatch: pytest.MonkeyPatch
+    cognito_pool: SeededPool, cognito_client_config: Any, no_aws_credentials: None
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     pool = _pool(
         cognito_pool, cognito_client_config, aws_access_key_id=None, aws_secret_access_key=None
     )

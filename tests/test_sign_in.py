@@ -304,13 +304,8 @@ async def test_admin_sign_in(front: Front, seeded: SeededPool) -> None:
 
 
 async def test_no_credentials_needed_except_for_admin(
-    front: Front, seeded: SeededPool, monkeypatch: pytest.MonkeyPatch
+    front: Front, seeded: SeededPool, no_aws_credentials: None
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     user = await _sms_user(front, seeded)
     pool = front.user_pool(seeded, aws_access_key_id=None, aws_secret_access_key=None)
     async with pool:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from cognito_mfa.webdemo import create_app
 from cognito_mfa.webdemo.serve import Lifetimes, read_lifetimes
+from test_client_settings import _client, _pool
 
 import cognito_mfa as cm
 from cognito_mfa.testing import EMULATOR_ENDPOINT
@@ -21,30 +22,6 @@ from cognito_mfa.testing.seed import SeededPool
 from cognito_mfa.web import DEFAULT_TTL, AppKey, WebSignIn
 
 THIRTY_DAYS = 30 * 24 * 3600
-
-
-def _pool(seeded: SeededPool, config: Any, **options: Any) -> cm.UserPool:
-    options.setdefault("aws_access_key_id", "testing")
-    options.setdefault("aws_secret_access_key", "testing")
-    return cm.UserPool(
-        seeded.pool_id,
-        seeded.client_id,
-        endpoint_url=EMULATOR_ENDPOINT,
-        botocore_config=config,
-        **options,
-    )
-
-
-async def _client(cognito_client: Any, pool_id: str, **settings: Any) -> SeededPool:
-    app = (
-        await cognito_client.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName="web",
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            **settings,
-        )
-    )["UserPoolClient"]
-    return SeededPool(pool_id, app["ClientId"])
 
 
 async def test_the_lifetimes_are_the_app_clients(
@@ -84,13 +61,8 @@ async def test_refused_credentials_leave_the_defaults_said_once(
 
 
 async def test_no_credentials_leave_the_defaults(
-    cognito_pool: SeededPool, cognito_client_config: Any, monkeypatch: pytest.MonkeyPatch
+    cognito_pool: SeededPool, cognito_client_config: Any, no_aws_credentials: None
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     said: list[str] = []
     pool = _pool(
         cognito_pool, cognito_client_config, aws_access_key_id=None, aws_secret_access_key=None
