@@ -254,12 +254,20 @@ class Emulator:
     # --- conveniences for tests ---------------------------------------------------------------
 
     def last_code(self, username: str, medium: str | None = None) -> str:
-        """The code of the newest message to ``username`` (internal name or destination)."""
+        """The code of the newest message to ``username`` (internal name or destination; in
+        a case-insensitive pool, in any case, as the pool signs its users in)."""
         for message in reversed(self._model.messages):
-            if username in (message.username, message.destination) and (
-                medium is None or message.medium == medium
-            ):
+            if medium is not None and message.medium != medium:
+                continue
+            if username in (message.username, message.destination):
                 return message.code
+            pool = self._model.pools.get(message.pool_id)
+            if pool is not None and pool.ignores_case:
+                if pool.same_name(username, message.username) or (
+                    message.medium == "EMAIL"
+                    and pool.same_value("email", username, message.destination)
+                ):
+                    return message.code
         raise LookupError(f"no message was sent to {username!r}")
 
     def jwks(self, pool_id: str) -> dict[str, Any] | None:

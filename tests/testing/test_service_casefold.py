@@ -460,3 +460,18 @@ def test_the_folded_index_catches_up_with_users_changed_directly() -> None:
     pool.users["Bob"] = bob  # behind the index's back
     assert pool.find_user("bob") is bob
     assert fold("ÀLICE") == "àlice" and fold("Straße") == "straße"
+
+
+@pytest.mark.parametrize("options", [CASELESS, CASED], ids=["caseless", "cased"])
+def test_last_code_finds_the_user_as_the_pool_does(h: Harness, options: dict[str, Any]) -> None:
+    pool_id, client_id = _pool(h, MfaConfiguration="ON", **options)
+    h.mfa_config(pool_id, "ON", sms=True)
+    h.user(pool_id, "Alice", phone_number="+15555550123")
+    step = h.password_auth(client_id, "Alice")
+    assert step["ChallengeName"] == "SMS_MFA"
+    code = h.emu.last_code("Alice", "SMS")
+    if options is CASELESS:
+        assert h.emu.last_code("aLICE", "SMS") == code
+    else:
+        with pytest.raises(LookupError):
+            h.emu.last_code("aLICE", "SMS")
