@@ -262,12 +262,13 @@ class Emulator:
             if username in (message.username, message.destination):
                 return message.code
             pool = self._model.pools.get(message.pool_id)
-            if pool is not None and pool.ignores_case:
-                if pool.same_name(username, message.username) or (
-                    message.medium == "EMAIL"
-                    and pool.same_value("email", username, message.destination)
-                ):
-                    return message.code
+            if pool is None or not pool.ignores_case:
+                continue
+            if pool.same_name(username, message.username) or (
+                message.medium == "EMAIL"
+                and pool.same_value("email", username, message.destination)
+            ):
+                return message.code
         raise LookupError(f"no message was sent to {username!r}")
 
     def jwks(self, pool_id: str) -> dict[str, Any] | None:
