@@ -59,6 +59,20 @@ async def _remember(client: httpx.AsyncClient, emulator: Any, user: SeededUser) 
     return value
 
 
+async def _forget_elsewhere(
+    client: httpx.AsyncClient, cognito_client: Any, pool_id: str, username: str
+) -> str:
+    """Sign the signed-in browser out and forget its device as an administrator would (from
+    elsewhere); returns the forgotten device's key."""
+    (device,) = (await client.get("/auth/devices")).json()["devices"]
+    await client.post("/auth/logout")
+    await cognito_client.admin_forget_device(
+        UserPoolId=pool_id, Username=username, DeviceKey=device["device_key"]
+    )
+    key: str = device["device_key"]
+    return key
+
+
 async def test_remembered_browser_signs_in_without_a_code(
     cognito_emulator: Any,
     cognito_client_config: Any,
@@ -156,16 +170,14 @@ async def test_device_forgotten_elsewhere_is_dropped_and_sign_in_goes_on(
     user = await _tracking(cognito_client, cognito_pool, cognito_user_factory)
     async with api(cognito_emulator, cognito_client_config, cognito_pool) as client:
         await _remember(client, cognito_emulator, user)
-        (device,) = (await client.get("/auth/devices")).json()["devices"]
-        await client.post("/auth/logout")
-        await cognito_client.admin_forget_device(
-            UserPoolId=cognito_pool.pool_id, Username=user.username, DeviceKey=device["device_key"]
+        forgotten = await _forget_elsewhere(
+            client, cognito_client, cognito_pool.pool_id, user.username
         )
         # DeviceNotFound: the cookie goes, the sign-in starts again without it, and the
         # browser can be remembered anew in the same answer
         renewed = await _remember(client, cognito_emulator, user)
         (fresh,) = (await client.get("/auth/devices")).json()["devices"]
-        assert fresh["device_key"] != device["device_key"] and fresh["this_device"] is True
+        assert fresh["device_key"] != forgotten and fresh["this_device"] is True
         await client.post("/auth/logout")
         assert await _login(client, user) == {"status": "signed_in"}
         assert client.cookies.get("cm_device") == renewed
@@ -181,11 +193,7 @@ async def test_forgotten_device_without_remembering_again_drops_the_cookie(
     user = await _tracking(cognito_client, cognito_pool, cognito_user_factory)
     async with api(cognito_emulator, cognito_client_config, cognito_pool) as client:
         await _remember(client, cognito_emulator, user)
-        (device,) = (await client.get("/auth/devices")).json()["devices"]
-        await client.post("/auth/logout")
-        await cognito_client.admin_forget_device(
-            UserPoolId=cognito_pool.pool_id, Username=user.username, DeviceKey=device["device_key"]
-        )
+        await _forget_elsewhere(client, cognito_client, cognito_pool.pool_id, user.username)
         login = await client.post(
             "/auth/login", json={"username": user.username, "password": user.password}
         )
@@ -367,11 +375,7 @@ async def test_a_case_insensitive_pool_uses_the_device_whatever_the_case_typed(
 
         # forgotten since, typed in another case: the sign-in goes on without the device and
         # asks for a code; the cookie is kept (the name matched only in another case)
-        (device,) = (await client.get("/auth/devices")).json()["devices"]
-        await client.post("/auth/logout")
-        await cognito_client.admin_forget_device(
-            UserPoolId=seeded.pool_id, Username="alice", DeviceKey=device["device_key"]
-        )
+        await _forget_elsewhere(client, cognito_client, seeded.pool_id, "alice")
         again = await client.post("/auth/login", json=typed)
         assert again.json()["challenge"]["name"] == "SOFTWARE_TOKEN_MFA", again.text
         assert client.cookies.get("cm_device") == sealed
